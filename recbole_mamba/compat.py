@@ -1,0 +1,101 @@
+"""RecBole 1.2.1 on today's numpy / pandas / torch / scipy: every fix in one place, applied once.
+
+RecBole 1.2.1 (the latest release) predates numpy 2, pandas 3 and torch >= 2.6. Each fix below
+is small, named after what it repairs, and has a test in tests/test_compat.py. `apply()` is
+idempotent and is called by `recbole_mamba.config` before any RecBole configuration is built.
+
+1. numpy 2 removed `np.float_`, `np.complex_`, `np.unicode_`, `np.bool8`. RecBole's
+   `Config.compatibility_settings` reads the first three, Ray Tune 2.6.3 reads `np.bool8`.
+2. torch >= 2.6 loads with `weights_only=True` by default, which refuses RecBole's checkpoints
+   (they pickle the Config object). Only RecBole's trainer (best-model reload and resume, files
+   the trainer wrote itself) gets `weights_only=False`; `torch.load` everywhere else keeps
+   torch's safe default (recbole_mamba.inference loads checkpoints with an allow-list).
+3. `recbole/model/sequential_recommender/sine.py` switches autograd anomaly detection on at
+   import (which happens on any `get_model` of a sequential model): ~1.5-2.4x slower training.
+4. pandas 3 copy-on-write makes `feat[field].fillna(..., inplace=True)` in
+   `Dataset._fill_nan` a silent no-op: missing values stayed NaN. Re-implemented with assignment.
+5. scipy >= 1.12 removed `dok_matrix._update`, used by RecBole's graph baselines (LightGCN, NGCF...).
+"""
+import functools
+import types
+
+import numpy as np
+
+_NUMPY_ALIASES = {"float_": np.float64, "complex_": np.complex128, "unicode_": np.str_, "bool8": np.bool_}
+
+
+def patch_numpy_aliases():
+    for name, value in _NUMPY_ALIASES.items():
+        if name not in np.__dict__:
+            setattr(np, name, value)
+
+
+class _TorchWithTrustedLoad(types.ModuleType):
+    """Stands in for `torch` inside RecBole's checkpoint-loading modules only."""
+
+    def __init__(self, torch_module):
+        super().__init__("torch")
+        self._torch = torch_module
+
+    def __getattr__(self, name):
+        return getattr(self._torch, name)
+
+    def load(self, *args, **kwargs):
+        kwargs.setdefault("weights_only", False)
+        return self._torch.load(*args, **kwargs)
+
+
+def patch_recbole_checkpoint_load():
+    import torch
+    import recbole.trainer.trainer as trainer_mod
+
+    if not isinstance(trainer_mod.torch, _TorchWithTrustedLoad):
+        trainer_mod.torch = _TorchWithTrustedLoad(torch)
+
+
+def disable_sine_anomaly_detection():
+    import torch
+    import recbole.model.sequential_recommender  # noqa: F401  (runs sine.py's import-time switch)
+
+    torch.autograd.set_detect_anomaly(False)
+
+
+def _fill_nan(self):
+    """RecBole's Dataset._fill_nan, with assignments instead of chained in-place fillna."""
+    from recbole.utils import FeatureType
+
+    for feat_name in self.feat_name_list:
+        feat = getattr(self, feat_name)
+        for field in feat:
+            ftype = self.field2type[field]
+            if ftype == FeatureType.TOKEN:
+                feat[field] = feat[field].fillna(value=0)
+            elif ftype == FeatureType.FLOAT:
+                feat[field] = feat[field].fillna(value=feat[field].mean())
+            else:
+                dtype = np.int64 if ftype == FeatureType.TOKEN_SEQ else np.float64
+                feat[field] = feat[field].apply(lambda x: np.array([], dtype=dtype) if isinstance(x, float) else x)
+
+
+def patch_pandas_fill_nan():
+    from recbole.data.dataset import Dataset
+
+    Dataset._fill_nan = _fill_nan
+
+
+def patch_scipy_dok_update():
+    import scipy.sparse as sp
+
+    if not hasattr(sp.dok_matrix, "_update"):
+        sp.dok_matrix._update = lambda self, data: self._dict.update(data)
+
+
+@functools.lru_cache(maxsize=None)
+def apply():
+    """Apply every fix once (safe to call many times)."""
+    patch_numpy_aliases()
+    patch_recbole_checkpoint_load()
+    disable_sine_anomaly_detection()
+    patch_pandas_fill_nan()
+    patch_scipy_dok_update()
+    return True

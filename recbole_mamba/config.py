@@ -1,0 +1,84 @@
+"""Config: RecBole's Config with our property files layered on top and our model lookup.
+
+Precedence, lowest to highest:
+  RecBole's yaml (overall, model, dataset, quick_start)  <  properties/quick_start_config/sequential.yaml
+  <  properties/model/<Model>.yaml  <  properties/dataset/<dataset>.yaml
+  <  config files  <  config_dict  <  command line (--key=value)
+"""
+import os
+import sys
+
+from recbole_mamba import compat
+
+compat.apply()
+
+from recbole.config import Config as RecBoleConfig  # noqa: E402
+from recbole.utils import ModelType  # noqa: E402
+
+from recbole_mamba.utils import get_model  # noqa: E402
+
+PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
+_BPR_DEFAULT_NEG = {"distribution": "uniform", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0}
+
+
+def property_file(*parts):
+    return os.path.join(PROPERTIES_DIR, *parts)
+
+
+class Config(RecBoleConfig):
+    """RecBole Config that knows recbole_mamba's models and property files.
+
+    Args (as RecBole's, plus):
+        cmd_args: list of "--key=value" strings used instead of sys.argv[1:] (None: read sys.argv).
+    """
+
+    def __init__(self, model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None):
+        self._cmd_args = cmd_args
+        super().__init__(model, dataset, config_file_list, config_dict)
+        self._default_bpr_sampling()
+
+    def _load_cmd_line(self):
+        if self._cmd_args is None:
+            return super()._load_cmd_line()
+        saved, sys.argv = sys.argv, [sys.argv[0]] + list(self._cmd_args)
+        try:
+            return super()._load_cmd_line()
+        finally:
+            sys.argv = saved
+
+    def _get_model_and_dataset(self, model, dataset):
+        if model is None:
+            model = self.external_config_dict.get("model")
+            if model is None:
+                raise KeyError("model must be given (argument, config file, config dict or --model=...)")
+        if isinstance(model, str):
+            model_class = get_model(model)
+        else:
+            model_class, model = model, model.__name__
+        if dataset is None:
+            dataset = self.external_config_dict.get("dataset")
+            if dataset is None:
+                raise KeyError("dataset must be given (argument, config file, config dict or --dataset=...)")
+        return model, model_class, dataset
+
+    def _load_internal_config_dict(self, model, model_class, dataset):
+        super()._load_internal_config_dict(model, model_class, dataset)
+        layers = []
+        if self.internal_config_dict["MODEL_TYPE"] == ModelType.SEQUENTIAL:
+            layers.append(property_file("quick_start_config", "sequential.yaml"))
+        layers.append(property_file("model", f"{model}.yaml"))
+        dataset_file = property_file("dataset", f"{dataset}.yaml")
+        layers.append(dataset_file)
+        for file in layers:
+            if os.path.isfile(file):
+                loaded = self._update_internal_config_dict(file) or {}
+                if file == dataset_file:
+                    self.parameters["Dataset"] += [k for k in loaded if k not in self.parameters["Dataset"]]
+
+    def _default_bpr_sampling(self):
+        # our sequential base turns negative sampling off (CE); BPR needs one negative per positive
+        neg = self.final_config_dict.get("train_neg_sample_args") or {}
+        if (self.final_config_dict.get("loss_type") == "BPR" and neg.get("distribution") == "none"
+                and "train_neg_sample_args" not in self.external_config_dict):
+            self.final_config_dict["train_neg_sample_args"] = dict(_BPR_DEFAULT_NEG)
+            self._set_train_neg_sample_args()

@@ -1,0 +1,1 @@
+"""Hyperbolic geometry for HMamba: pure functions (math.py) and the learnable-curvature module (manifold.py)."""

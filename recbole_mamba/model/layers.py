@@ -1,0 +1,169 @@
+"""Building blocks shared by every model: a (multi-head) Mamba mixer, FFN, norms, init.
+
+The Mamba mixer follows Mamba v1 (Gu & Dao, 2023): in_proj -> causal depthwise conv -> SiLU ->
+x_proj (dt, B, C) -> dt_proj -> selective scan (+ D skip, SiLU(z) gate) -> out_proj.
+With n_heads > 1 it runs n_heads independent low-dimensional Mambas side by side (LatentMamba's
+latent heads): every projection is head-wise (block-diagonal), the depthwise conv and the scan
+treat the heads as channel groups, so all heads run in one batched call, no Python loop.
+"""
+import functools
+import logging
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from recbole_mamba.ops.selective_scan import resolve_backend, selective_scan
+
+_logger = logging.getLogger(__name__)
+
+
+class HeadwiseLinear(nn.Module):
+    """n_heads independent linear maps: [..., H*d_in] -> [..., H*d_out] (plain Linear when H=1)."""
+
+    def __init__(self, n_heads, d_in, d_out, bias=True):
+        super().__init__()
+        self.n_heads, self.d_in, self.d_out = n_heads, d_in, d_out
+        self.weight = nn.Parameter(torch.empty(n_heads, d_in, d_out))
+        self.bias = nn.Parameter(torch.zeros(n_heads * d_out)) if bias else None
+        bound = 1 / math.sqrt(d_in)
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def forward(self, x):
+        shape = x.shape[:-1]
+        if self.n_heads == 1:
+            y = x @ self.weight[0]
+        else:
+            y = torch.einsum("...hi,hio->...ho", x.reshape(*shape, self.n_heads, self.d_in), self.weight)
+            y = y.reshape(*shape, self.n_heads * self.d_out)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return f"n_heads={self.n_heads}, d_in={self.d_in}, d_out={self.d_out}, bias={self.bias is not None}"
+
+
+@functools.lru_cache(maxsize=None)
+def _causal_conv1d_fn():
+    try:
+        from causal_conv1d import causal_conv1d_fn
+    except Exception:
+        return None
+    return causal_conv1d_fn
+
+
+def causal_depthwise_conv(x, weight, bias, use_cuda_kernel):
+    """SiLU(causal depthwise conv1d(x)); x [B C L], weight [C 1 K]. causal-conv1d's kernel when asked and present."""
+    if use_cuda_kernel:
+        fn = _causal_conv1d_fn()
+        if fn is not None:
+            return fn(x, weight.squeeze(1), bias, activation="silu")
+    k = weight.shape[-1]
+    y = F.conv1d(x, weight, bias, padding=k - 1, groups=x.shape[1])[..., : x.shape[-1]]
+    return F.silu(y)
+
+
+class MambaMixer(nn.Module):
+    """Mamba v1 mixer over [B L n_heads*d_head], with n_heads independent heads.
+
+    Args:
+        d_head: model width of one head (the whole width when n_heads=1).
+        d_state, d_conv, expand: Mamba's N, conv kernel and inner expansion (d_inner = expand*d_head).
+        dt_rank: rank of the dt projection ("auto": ceil(d_head / 16)).
+        scan_backend: "auto" | "cuda" | "torch" | "ref" (see ops/selective_scan.py).
+    """
+
+    def __init__(self, d_head, d_state=16, d_conv=4, expand=2, n_heads=1, dt_rank="auto",
+                 dt_min=0.001, dt_max=0.1, dt_init_floor=1e-4, dt_scale=1.0, scan_backend="auto"):
+        super().__init__()
+        self.n_heads, self.d_head, self.d_state = n_heads, d_head, d_state
+        self.d_inner = int(expand * d_head)
+        self.dt_rank = math.ceil(d_head / 16) if dt_rank == "auto" else int(dt_rank)
+        self.scan_backend = scan_backend
+        channels = n_heads * self.d_inner
+        self.in_proj = HeadwiseLinear(n_heads, d_head, 2 * self.d_inner, bias=False)
+        self.conv1d = nn.Conv1d(channels, channels, d_conv, groups=channels, padding=d_conv - 1)
+        self.x_proj = HeadwiseLinear(n_heads, self.d_inner, self.dt_rank + 2 * d_state, bias=False)
+        self.dt_proj = HeadwiseLinear(n_heads, self.dt_rank, self.d_inner, bias=False)
+        self.dt_bias = nn.Parameter(torch.empty(channels))
+        self.A_log = nn.Parameter(torch.log(torch.arange(1, d_state + 1, dtype=torch.float32)).repeat(channels, 1))
+        self.D = nn.Parameter(torch.ones(channels))
+        self.out_proj = HeadwiseLinear(n_heads, self.d_inner, d_head, bias=False)
+        # Mamba's dt initialisation: weight ~ U(+-dt_rank^-0.5 * dt_scale), softplus(bias) ~ logU(dt_min, dt_max)
+        std = self.dt_rank ** -0.5 * dt_scale
+        nn.init.uniform_(self.dt_proj.weight, -std, std)
+        dt = torch.exp(torch.rand(channels) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+        dt = dt.clamp(min=dt_init_floor)
+        with torch.no_grad():
+            self.dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
+        for p in (self.dt_bias, self.dt_proj.weight, self.A_log, self.D):
+            p._no_reinit = True
+        for p in (self.dt_bias, self.A_log, self.D):
+            p._no_weight_decay = True
+
+    def forward(self, hidden, A_scale=None):
+        """hidden [B L H*d_head] -> [B L H*d_head]. A_scale [N] multiplies A column-wise (HMamba's K(c))."""
+        batch, length, _ = hidden.shape
+        h, di, n = self.n_heads, self.d_inner, self.d_state
+        xz = self.in_proj(hidden).view(batch, length, h, 2 * di)
+        x = xz[..., :di].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
+        z = xz[..., di:].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
+        backend = resolve_backend(self.scan_backend, x.device.type)
+        x = causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias, use_cuda_kernel=backend == "cuda")
+        x_dbl = self.x_proj(x.transpose(1, 2)).view(batch, length, h, self.dt_rank + 2 * n)
+        dt, Bm, Cm = torch.split(x_dbl, [self.dt_rank, n, n], dim=-1)
+        dt = self.dt_proj(dt.reshape(batch, length, h * self.dt_rank)).transpose(1, 2)  # [B C L]
+        Bm = Bm.permute(0, 2, 3, 1)  # [B H N L]: heads are the scan's channel groups
+        Cm = Cm.permute(0, 2, 3, 1)
+        A = -torch.exp(self.A_log.float())  # [C N]
+        if A_scale is not None:
+            A = A * A_scale
+        y = selective_scan(x, dt, A, Bm, Cm, self.D.float(), z=z, delta_bias=self.dt_bias.float(),
+                           delta_softplus=True, backend=self.scan_backend)
+        return self.out_proj(y.transpose(1, 2))
+
+
+class FeedForward(nn.Module):
+    """Position-wise FFN: Linear -> act -> dropout -> Linear (act: gelu | relu | swiglu)."""
+
+    def __init__(self, d_model, d_inner, dropout, act="gelu"):
+        super().__init__()
+        if act not in ("gelu", "relu", "swiglu"):
+            raise ValueError(f"unknown FFN activation {act!r}")
+        self.act = act
+        self.fc1 = nn.Linear(d_model, 2 * d_inner if act == "swiglu" else d_inner)
+        self.fc2 = nn.Linear(d_inner, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        if self.act == "swiglu":
+            a, b = h.chunk(2, dim=-1)
+            h = F.silu(a) * b
+        else:
+            h = F.gelu(h) if self.act == "gelu" else F.relu(h)
+        return self.fc2(self.dropout(h))
+
+
+def make_norm(kind, dim, eps=1e-12):
+    if kind == "rmsnorm":
+        return nn.RMSNorm(dim, eps=1e-6)
+    if kind == "layernorm":
+        return nn.LayerNorm(dim, eps=eps)
+    raise ValueError(f"unknown norm type {kind!r}")
+
+
+def init_weights(module, std=0.02):
+    """RecBole-style init (normal(0, std) weights, zero biases) that leaves Mamba's `_no_reinit` tensors alone."""
+    if isinstance(module, (nn.Linear, nn.Embedding, HeadwiseLinear)):
+        if not getattr(module.weight, "_no_reinit", False):
+            module.weight.data.normal_(mean=0.0, std=std)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            module.weight.data[module.padding_idx].zero_()
+    if isinstance(module, (nn.Linear, HeadwiseLinear)) and module.bias is not None:
+        if not getattr(module.bias, "_no_reinit", False):
+            module.bias.data.zero_()
+    elif isinstance(module, (nn.LayerNorm, nn.RMSNorm)):
+        module.weight.data.fill_(1.0)
+        if getattr(module, "bias", None) is not None:
+            module.bias.data.zero_()

@@ -1,0 +1,95 @@
+"""HMamba: Hyperbolic Mamba for sequential recommendation (Zhang et al., arXiv 2505.09205).
+
+variant full: Euclidean item embeddings are lifted onto the manifold (Lorentz: (0, e) then exp_o;
+  Poincaré: exp_0), read back in the tangent space at the origin (log), and the Mamba stack works
+  on these tangent features with the curvature-aware transition  A_bar = exp(delta A (.) K(c)),
+  K(c) = diag(sqrt(c), 1, ..., 1). The last position's output is mapped onto the manifold and
+  every item is scored by the negative geodesic distance / temperature; CE over all items.
+variant half: the same stack on plain Euclidean embeddings, plain scan, dot-product scoring.
+Residuals and norms act on tangent vectors only (never a norm on manifold coordinates).
+"""
+import torch
+import torch.nn as nn
+
+from recbole_mamba.hyperbolic.manifold import MANIFOLDS, HyperbolicSpace
+from recbole_mamba.model.abstract_recommender import MambaSequentialRecommender, check
+from recbole_mamba.model.layers import FeedForward, MambaMixer, init_weights
+
+VARIANTS = ("full", "half")
+
+
+class HMambaLayer(nn.Module):
+    """Tangent-space residual block: h = LN(h + Mamba(h; K(c))); h = LN(h + FFN(h))."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config["hidden_size"]
+        self.mamba = MambaMixer(d, d_state=config["d_state"], d_conv=config["d_conv"], expand=config["expand"],
+                                scan_backend=config["scan_backend"])
+        self.dropout = nn.Dropout(config["dropout_prob"])
+        self.norm = nn.LayerNorm(d, eps=1e-12)
+        self.ffn = FeedForward(d, config["inner_size"], config["dropout_prob"], "gelu")
+        self.ffn_norm = nn.LayerNorm(d, eps=1e-12)
+
+    def forward(self, h, A_scale=None):
+        h = self.norm(h + self.dropout(self.mamba(h, A_scale=A_scale)))
+        return self.ffn_norm(h + self.dropout(self.ffn(h)))
+
+
+class HMamba(MambaSequentialRecommender):
+    @classmethod
+    def validate_config(cls, config):
+        super().validate_config(config)
+        check(config["variant"] in VARIANTS, f"variant must be one of {VARIANTS}, got {config['variant']!r}")
+        check(config["manifold"] in MANIFOLDS, f"unknown manifold {config['manifold']!r}; choose one of {MANIFOLDS}")
+        check(isinstance(config["curvature"], (int, float)) and config["curvature"] > 0,
+              f"curvature must be > 0, got {config['curvature']!r}")
+        check(isinstance(config["temperature"], (int, float)) and config["temperature"] > 0,
+              f"temperature must be > 0, got {config['temperature']!r}")
+        check(config["max_tangent_norm"] is None or config["max_tangent_norm"] > 0,
+              f"max_tangent_norm must be > 0 or ~, got {config['max_tangent_norm']!r}")
+
+    def __init__(self, config, dataset):
+        super().__init__(config, dataset)
+        self.variant = config["variant"]
+        self.hyperbolic = self.variant == "full"
+        self.curvature_aware_scan = self.hyperbolic and config["curvature_aware_scan"]
+        self.temperature = config["temperature"]
+        self.space = HyperbolicSpace(config["manifold"], config["curvature"], config["learn_curvature"],
+                                     config["max_tangent_norm"])
+        self.emb_dropout = nn.Dropout(config["dropout_prob"])
+        self.emb_norm = nn.LayerNorm(self.hidden_size, eps=1e-12)
+        self.layers = nn.ModuleList([HMambaLayer(config) for _ in range(config["n_layers"])])
+        self.d_state = config["d_state"]
+        self.apply(init_weights)
+
+    def curvature_scale(self):
+        """K(c) as a column scale of A: [sqrt(c), 1, ..., 1] (None when the scan is not curvature-aware)."""
+        if not self.curvature_aware_scan:
+            return None
+        ones = torch.ones(self.d_state - 1, device=self.item_embedding.weight.device)
+        return torch.cat([self.space.c.sqrt().reshape(1), ones])
+
+    def forward(self, item_seq, item_seq_len):
+        h = self.item_embedding(item_seq)  # [B L D], Euclidean
+        if self.hyperbolic:
+            h = self.space.logmap0(self.space.expmap0(h)).to(h.dtype)  # lift onto the manifold, read in T_o
+        h = self.emb_norm(self.emb_dropout(h))
+        A_scale = self.curvature_scale()
+        for layer in self.layers:
+            h = layer(h, A_scale=A_scale)
+        return self.gather_indexes(h, item_seq_len - 1)  # [B D], a tangent vector at the origin
+
+    def pair_scores(self, seq_output, item_emb):
+        if not self.hyperbolic:
+            return super().pair_scores(seq_output, item_emb)
+        with torch.autocast(device_type=seq_output.device.type, enabled=False):
+            d = self.space.dist(self.space.expmap0(seq_output), self.space.expmap0(item_emb))
+        return -d / self.temperature
+
+    def all_scores(self, seq_output, item_emb):
+        if not self.hyperbolic:
+            return super().all_scores(seq_output, item_emb)
+        with torch.autocast(device_type=seq_output.device.type, enabled=False):
+            d = self.space.pairwise_dist(self.space.expmap0(seq_output), self.space.expmap0(item_emb))
+        return -d / self.temperature  # [B I]

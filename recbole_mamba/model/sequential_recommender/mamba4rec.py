@@ -1,0 +1,44 @@
+"""Mamba4Rec (Liu et al., arXiv 2403.03900) on our Mamba block, for like-for-like comparisons.
+
+embedding -> dropout -> LayerNorm -> [Mamba -> dropout -> LayerNorm (+ residual when > 1 layer)
+-> position-wise FFN (+ residual, LayerNorm)] x n_layers -> last position -> inner product, CE.
+"""
+import torch.nn as nn
+
+from recbole_mamba.model.abstract_recommender import MambaSequentialRecommender
+from recbole_mamba.model.layers import FeedForward, MambaMixer, init_weights
+
+
+class Mamba4RecLayer(nn.Module):
+    def __init__(self, config, residual):
+        super().__init__()
+        d = config["hidden_size"]
+        self.residual = residual
+        self.mamba = MambaMixer(d, d_state=config["d_state"], d_conv=config["d_conv"], expand=config["expand"],
+                                scan_backend=config["scan_backend"])
+        self.dropout = nn.Dropout(config["dropout_prob"])
+        self.norm = nn.LayerNorm(d, eps=1e-12)
+        self.ffn = FeedForward(d, config["inner_size"], config["dropout_prob"], "gelu")
+        self.ffn_norm = nn.LayerNorm(d, eps=1e-12)
+
+    def forward(self, h):
+        y = self.dropout(self.mamba(h))
+        h = self.norm(y + h if self.residual else y)
+        return self.ffn_norm(h + self.dropout(self.ffn(h)))
+
+
+class Mamba4Rec(MambaSequentialRecommender):
+    def __init__(self, config, dataset):
+        super().__init__(config, dataset)
+        self.n_layers = config["n_layers"]
+        self.emb_dropout = nn.Dropout(config["dropout_prob"])
+        self.emb_norm = nn.LayerNorm(self.hidden_size, eps=1e-12)
+        self.layers = nn.ModuleList([Mamba4RecLayer(config, residual=self.n_layers > 1)
+                                     for _ in range(self.n_layers)])
+        self.apply(init_weights)
+
+    def forward(self, item_seq, item_seq_len):
+        h = self.emb_norm(self.emb_dropout(self.item_embedding(item_seq)))  # [B L H]
+        for layer in self.layers:
+            h = layer(h)
+        return self.gather_indexes(h, item_seq_len - 1)  # [B H]

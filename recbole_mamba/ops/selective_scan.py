@@ -1,0 +1,81 @@
+"""The one switch between selective-scan implementations.
+
+    selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, backend="auto")
+
+Backends (shapes and semantics of mamba-ssm's `selective_scan_fn`, see ops/scan_torch.py):
+    cuda   mamba-ssm's fused CUDA kernel; needs mamba-ssm installed and CUDA tensors.
+    torch  our pure-PyTorch scan (fast on CPU, works on any device).
+    ref    the naive reference loop (for tests and debugging only).
+    auto   cuda when it can run, else torch.
+A backend that was asked for by name and cannot run raises; `auto` never does. mamba-ssm is
+imported lazily, on the first CUDA call, never at package import. The backend chosen for each
+(request, device) pair is logged once.
+"""
+import functools
+import logging
+
+from .scan_torch import selective_scan_ref, selective_scan_torch
+
+BACKENDS = ("auto", "cuda", "torch", "ref")
+_logger = logging.getLogger(__name__)
+_logged = set()
+
+
+class BackendUnavailable(RuntimeError):
+    """A scan backend was requested by name but cannot run here."""
+
+
+@functools.lru_cache(maxsize=None)
+def _mamba_ssm_scan():
+    """mamba-ssm's selective_scan_fn, or the reason it cannot be imported (as a string)."""
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    except Exception as exc:  # ImportError, or a CUDA extension built for another torch
+        return f"{type(exc).__name__}: {exc}"
+    return selective_scan_fn
+
+
+def cuda_backend_problem(device_type="cuda"):
+    """None when the mamba-ssm backend can run on `device_type`, else why not (one line)."""
+    import torch
+
+    if device_type != "cuda":
+        return f"tensors are on {device_type}, mamba-ssm's kernel needs CUDA tensors"
+    if not torch.cuda.is_available():
+        return "CUDA is not available (torch.cuda.is_available() is False)"
+    fn = _mamba_ssm_scan()
+    if isinstance(fn, str):
+        return f"mamba-ssm cannot be imported ({fn}); install it with `pip install .[cuda]` on a CUDA machine"
+    return None
+
+
+def resolve_backend(backend, device_type):
+    """Name of the backend that runs for a `backend` request on tensors of `device_type`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown scan_backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "cuda" if cuda_backend_problem(device_type) is None else "torch"
+    if backend == "cuda":
+        problem = cuda_backend_problem(device_type)
+        if problem is not None:
+            raise BackendUnavailable(f"scan_backend='cuda' was requested but {problem}")
+    return backend
+
+
+def _log_once(request, device_type, chosen):
+    key = (request, device_type)
+    if key not in _logged:
+        _logged.add(key)
+        _logger.info(f"selective scan: backend={chosen} (requested {request}, device {device_type})")
+
+
+def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, backend="auto"):
+    chosen = resolve_backend(backend, u.device.type)
+    _log_once(backend, u.device.type, chosen)
+    if chosen == "cuda":
+        fn = _mamba_ssm_scan()
+        return fn(u, delta, A, B.contiguous(), C.contiguous(), D, z=z, delta_bias=delta_bias,
+                  delta_softplus=delta_softplus)
+    if chosen == "ref":
+        return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus)

@@ -1,0 +1,141 @@
+"""Run one model (ours or RecBole's) through RecBole's data pipeline, trainer and evaluator."""
+import logging
+import os
+import sys
+import time
+from logging import getLogger
+
+import torch
+
+from recbole_mamba.config import Config, property_file
+from recbole_mamba.errors import ConfigError, DatasetNotFoundError
+from recbole_mamba.utils import get_model, get_trainer
+
+from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
+from recbole.utils import init_logger, init_seed, set_color  # noqa: E402
+
+
+def _known_download(dataset):
+    import yaml
+
+    import recbole
+
+    url_file = os.path.join(os.path.dirname(recbole.__file__), "properties", "dataset", "url.yaml")
+    with open(url_file) as f:
+        return dataset in (yaml.safe_load(f) or {})
+
+
+def check_dataset(config):
+    """Raise DatasetNotFoundError (naming the paths tried) unless the dataset's atomic files can be read."""
+    name, path = config["dataset"], config["data_path"]
+    names = config["benchmark_filename"] or [None]
+    inter_files = [os.path.join(path, f"{name}.{part}.inter" if part else f"{name}.inter") for part in names]
+    if all(os.path.isfile(f) for f in inter_files):
+        return
+    if not os.path.exists(path) and _known_download(name):
+        return  # RecBole downloads it; a failed download is reported by load_dataset
+    tried = ", ".join(inter_files)
+    raise DatasetNotFoundError(
+        f"dataset {name!r} not found: looked for {tried}. Put RecBole atomic files there, or pass "
+        f"--data_path=DIR where DIR/{name}/{name}.inter exists (e.g. --data_path=../shared/datasets).")
+
+
+def load_dataset(config):
+    """RecBole's create_dataset, with an offline download failure turned into one clear error."""
+    check_dataset(config)
+    try:
+        return create_dataset(config)
+    except (OSError, SystemExit) as exc:  # URLError is an OSError; RecBole exits when a download is declined
+        if os.path.isfile(os.path.join(config["data_path"], f"{config['dataset']}.inter")):
+            raise
+        raise DatasetNotFoundError(
+            f"dataset {config['dataset']!r} is not at {config['data_path']} and could not be downloaded "
+            f"({exc!r}). On an offline machine, copy its atomic files there or pass --data_path=DIR.") from None
+
+
+def make_config(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None):
+    """Config plus our early checks (model config values) before any data is read."""
+    config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
+                    config_dict=config_dict, cmd_args=cmd_args)
+    validate = getattr(config.model_class, "validate_config", None)
+    if validate is not None:
+        validate(config)
+    return config
+
+
+class EpochTimer:
+    """Wraps a trainer's _train_epoch to record seconds per training epoch."""
+
+    def __init__(self, trainer):
+        self.seconds = []
+        inner = trainer._train_epoch
+
+        def timed(*args, **kwargs):
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            out = inner(*args, **kwargs)
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            self.seconds.append(time.perf_counter() - start)
+            return out
+
+        trainer._train_epoch = timed
+
+
+def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None, saved=True,
+        verbose=True):
+    """Train, validate and test one model; returns RecBole's result dict plus cost figures.
+
+    Keys: best_valid_score, valid_score_bigger, best_valid_result, test_result, model, dataset,
+    params, epochs, train_s_per_epoch, peak_gpu_mem_gib (None on CPU), saved_model_file.
+    """
+    config = make_config(model, dataset, config_file_list, config_dict, cmd_args)
+    init_seed(config["seed"], config["reproducibility"])
+    init_logger(config)
+    logger = getLogger()
+    if not verbose:
+        logger.setLevel(logging.WARNING)
+    logger.info(sys.argv)
+    logger.info(config)
+
+    dataset_obj = load_dataset(config)
+    logger.info(dataset_obj)
+    train_data, valid_data, test_data = data_preparation(config, dataset_obj)
+
+    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
+    model_obj = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    logger.info(model_obj)
+    params = sum(p.numel() for p in model_obj.parameters() if p.requires_grad)
+    logger.info(set_color("trainable parameters", "blue") + f": {params}")
+
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
+    timer = EpochTimer(trainer)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    best_valid_score, best_valid_result = trainer.fit(
+        train_data, valid_data, saved=saved, show_progress=config["show_progress"], verbose=verbose)
+    test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=config["show_progress"])
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+
+    logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
+    logger.info(set_color("test result", "yellow") + f": {test_result}")
+    s_per_epoch = sum(timer.seconds) / len(timer.seconds) if timer.seconds else None
+    logger.info(set_color("train s/epoch", "blue") + f": {s_per_epoch}"
+                + (f", peak GPU memory {peak:.2f} GiB" if peak is not None else ""))
+    return {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "best_valid_score": best_valid_score,
+        "valid_score_bigger": config["valid_metric_bigger"],
+        "best_valid_result": dict(best_valid_result or {}),
+        "test_result": dict(test_result or {}),
+        "params": params,
+        "epochs": len(timer.seconds),
+        "train_s_per_epoch": s_per_epoch,
+        "peak_gpu_mem_gib": peak,
+        "saved_model_file": trainer.saved_model_file if saved else None,
+    }
+
+
+__all__ = ["run", "make_config", "load_dataset", "check_dataset", "ConfigError", "property_file"]

@@ -1,0 +1,55 @@
+"""Model and trainer lookup: recbole_mamba first, then RecBole (RecBole-GNN's plugin shape)."""
+import importlib
+import inspect
+
+from recbole_mamba.errors import UnknownModelError
+
+OUR_MODELS = ("LatentMamba", "HMamba", "Mamba4Rec")
+_OUR_PACKAGE = "recbole_mamba.model.sequential_recommender"
+
+
+def recbole_model_names():
+    """Class names of RecBole's models in the sub-packages RecBole itself searches."""
+    names = set()
+    for sub in ("general_recommender", "context_aware_recommender", "sequential_recommender",
+                "knowledge_aware_recommender"):
+        try:
+            mod = importlib.import_module(f"recbole.model.{sub}")
+        except Exception:
+            continue
+        names.update(n for n, obj in vars(mod).items() if inspect.isclass(obj) and obj.__module__.startswith(mod.__name__))
+    return sorted(names)
+
+
+def get_model(model_name):
+    """Model class named `model_name`: ours (recbole_mamba.model.sequential_recommender.<name.lower()>) or RecBole's."""
+    if not isinstance(model_name, str) or not model_name:
+        raise UnknownModelError(f"model name must be a non-empty string, got {model_name!r}")
+    module_path = f"{_OUR_PACKAGE}.{model_name.lower()}"
+    if importlib.util.find_spec(module_path) is not None:
+        module = importlib.import_module(module_path)
+        if hasattr(module, model_name):
+            return getattr(module, model_name)
+    else:
+        from recbole.utils import get_model as recbole_get_model
+
+        try:
+            return recbole_get_model(model_name)
+        except (ValueError, AttributeError, ImportError):  # RecBole probes exlib (lightgbm, xgboost) last
+            pass
+    known = list(OUR_MODELS) + recbole_model_names()
+    close = [k for k in known if k.lower() == model_name.lower()]
+    hint = f" Did you mean {close[0]}?" if close else ""
+    raise UnknownModelError(
+        f"unknown model {model_name!r}.{hint} Models of recbole_mamba: {', '.join(OUR_MODELS)}; "
+        f"RecBole's: {', '.join(recbole_model_names())}")
+
+
+def get_trainer(model_type, model_name):
+    """Trainer for `model_name`: recbole_mamba.trainer.<Name>Trainer if we define one, else RecBole's choice."""
+    trainer_module = importlib.import_module("recbole_mamba.trainer")
+    if hasattr(trainer_module, model_name + "Trainer"):
+        return getattr(trainer_module, model_name + "Trainer")
+    from recbole.utils import get_trainer as recbole_get_trainer
+
+    return recbole_get_trainer(model_type, model_name)

@@ -1,0 +1,36 @@
+"""One entry point for recbole_mamba's models and every RecBole model.
+
+    python run_recbole_mamba.py                                   # LatentMamba on ml-100k (offline)
+    python run_recbole_mamba.py --model=SASRec --dataset=ml-1m --data_path=../shared/datasets
+    python run_recbole_mamba.py --model=LatentMamba --config_files="a.yaml b.yaml" --epochs=5
+
+Every other --key=value is a RecBole/recbole_mamba config key and overrides all files.
+"""
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", "-m", default="LatentMamba", help="model name (ours or RecBole's)")
+    parser.add_argument("--dataset", "-d", default="ml-100k", help="dataset name")
+    parser.add_argument("--config_files", default=None, help="space-separated yaml files")
+    args, rest = parser.parse_known_args(argv)
+    bad = [a for a in rest if not (a.startswith("--") and "=" in a)]
+    if bad:
+        parser.error(f"arguments must look like --key=value, got: {' '.join(bad)}")
+
+    from recbole_mamba.errors import RecBoleMambaError
+    from recbole_mamba.quick_start import run
+
+    config_files = args.config_files.split() if args.config_files else None
+    try:
+        run(model=args.model, dataset=args.dataset, config_file_list=config_files, cmd_args=rest)
+    except RecBoleMambaError as exc:
+        print(f"run_recbole_mamba: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

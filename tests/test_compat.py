@@ -1,0 +1,68 @@
+"""One test per RecBole 1.2.1 compatibility fix (recbole_mamba/compat.py)."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recbole_mamba import compat
+
+compat.apply()
+
+
+class NotATensor:
+    """Stands for the Config object that RecBole pickles into its checkpoints."""
+
+
+def test_numpy_aliases_restored():
+    assert np.float_ is np.float64 and np.complex_ is np.complex128 and np.unicode_ is np.str_ and np.bool8 is np.bool_
+
+
+def test_recbole_config_builds_with_numpy_2(tiny_config):
+    from recbole_mamba.config import Config
+
+    config = Config(model="SASRec", dataset="tiny", config_dict=tiny_config, cmd_args=[])
+    assert config["model"] == "SASRec"
+
+
+def test_trainer_checkpoint_load_trusts_only_recbole_trainer(tmp_path):
+    import recbole.trainer.trainer as trainer_mod
+
+    path = tmp_path / "ckpt.pth"
+    torch.save({"config": NotATensor(), "w": torch.ones(2)}, path)
+    assert isinstance(trainer_mod.torch.load(path)["config"], NotATensor)  # RecBole's own checkpoints load
+    with pytest.raises(Exception):
+        torch.load(path)  # everywhere else torch's weights_only default still refuses arbitrary pickles
+    assert trainer_mod.torch.zeros is torch.zeros  # the stand-in forwards everything else
+
+
+def test_sine_import_leaves_anomaly_detection_off():
+    import recbole.model.sequential_recommender.sine  # noqa: F401
+    from recbole_mamba.utils import get_model
+
+    get_model("SINE")
+    assert not torch.is_anomaly_enabled()
+
+
+def test_fill_nan_really_fills_under_copy_on_write():
+    from recbole.data.dataset import Dataset
+    from recbole.utils import FeatureType
+
+    fake = type("FakeDataset", (), {})()
+    fake.feat_name_list = ["inter_feat"]
+    fake.inter_feat = pd.DataFrame({"item_id": [1.0, None, 3.0], "rating": [1.0, None, 3.0]})
+    fake.field2type = {"item_id": FeatureType.TOKEN, "rating": FeatureType.FLOAT}
+    Dataset._fill_nan(fake)
+    assert fake.inter_feat["item_id"].tolist() == [1.0, 0.0, 3.0]
+    assert fake.inter_feat["rating"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_scipy_dok_update_restored():
+    import scipy.sparse as sp
+
+    m = sp.dok_matrix((3, 3), dtype=np.float32)
+    m._update({(0, 1): 2.0, (2, 2): 1.0})
+    assert m[0, 1] == 2.0 and m.nnz == 2
+
+
+def test_apply_is_idempotent():
+    assert compat.apply() and compat.apply()

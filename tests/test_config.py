@@ -1,0 +1,75 @@
+"""Config layering, model lookup with fallback to RecBole, and early config validation."""
+import pytest
+import yaml
+
+from recbole_mamba.config import Config
+from recbole_mamba.errors import ConfigError, UnknownModelError
+from recbole_mamba.quick_start import make_config
+from recbole_mamba.utils import get_model
+
+
+def test_our_model_yaml_and_sequential_base_are_layered(tiny_config):
+    config = Config(model="LatentMamba", dataset="tiny", config_dict={"data_path": tiny_config["data_path"]},
+                    cmd_args=[])
+    assert config["interaction"] == "gate"  # properties/model/LatentMamba.yaml
+    assert config["valid_metric"] == "NDCG@10"  # properties/quick_start_config/sequential.yaml
+    assert config["eval_args"]["split"] == {"LS": "valid_and_test"} and config["eval_args"]["order"] == "TO"
+    assert config["train_neg_sample_args"]["distribution"] == "none"
+
+
+def test_precedence_file_then_dict_then_command_line(tmp_path, tiny_config):
+    cfg_file = tmp_path / "a.yaml"
+    cfg_file.write_text(yaml.safe_dump({"n_heads": 8, "d_state": 8, "expand": 3}))
+    config = Config(model="LatentMamba", dataset="tiny", config_file_list=[str(cfg_file)],
+                    config_dict={"data_path": tiny_config["data_path"], "d_state": 12, "expand": 4},
+                    cmd_args=["--expand=5"])
+    assert config["n_heads"] == 8  # file over our model yaml (4)
+    assert config["d_state"] == 12  # dict over file
+    assert config["expand"] == 5  # command line over everything
+
+
+def test_dataset_yaml_layered_over_model_defaults():
+    config = Config(model="SASRec", dataset="ml-1m", config_dict={"data_path": "/nonexistent"}, cmd_args=[])
+    assert config["MAX_ITEM_LIST_LENGTH"] == 200
+    assert config["load_col"] == {"inter": ["user_id", "item_id", "timestamp"]}
+    assert config["train_neg_sample_args"]["distribution"] == "none"  # RecBole's SASRec + our CE base
+
+
+def test_bpr_gets_one_uniform_negative(tiny_config):
+    config = Config(model="Mamba4Rec", dataset="tiny", config_dict={**tiny_config, "loss_type": "BPR"}, cmd_args=[])
+    assert config["train_neg_sample_args"]["distribution"] == "uniform"
+    assert config["train_neg_sample_args"]["sample_num"] == 1
+
+
+def test_get_model_ours_first_then_recbole():
+    assert get_model("LatentMamba").__module__ == "recbole_mamba.model.sequential_recommender.latentmamba"
+    assert get_model("HMamba").__module__.startswith("recbole_mamba.")
+    assert get_model("SASRec").__module__ == "recbole.model.sequential_recommender.sasrec"
+    assert get_model("GRU4Rec").__module__.startswith("recbole.")
+
+
+def test_unknown_model_lists_available_models():
+    with pytest.raises(UnknownModelError) as err:
+        get_model("NoSuchModel")
+    assert "LatentMamba" in str(err.value) and "SASRec" in str(err.value)
+    with pytest.raises(UnknownModelError, match="Did you mean SASRec"):
+        get_model("sasrec")
+
+
+@pytest.mark.parametrize("model,override,message", [
+    ("LatentMamba", {"n_heads": 3}, "divisible by n_heads"),
+    ("LatentMamba", {"d_state": 0}, "d_state must be > 0"),
+    ("LatentMamba", {"expand": -1}, "expand must be > 0"),
+    ("LatentMamba", {"dropout_prob": 1.0}, r"dropout_prob must be in \[0, 1\)"),
+    ("LatentMamba", {"interaction": "concat"}, "interaction must be one of"),
+    ("LatentMamba", {"scan_backend": "fast"}, "unknown scan_backend"),
+    ("LatentMamba", {"MAX_ITEM_LIST_LENGTH": 0}, "MAX_ITEM_LIST_LENGTH must be > 0"),
+    ("HMamba", {"curvature": 0.0}, "curvature must be > 0"),
+    ("HMamba", {"manifold": "sphere"}, "unknown manifold"),
+    ("HMamba", {"variant": "quarter"}, "variant must be one of"),
+    ("Mamba4Rec", {"d_conv": 0}, "d_conv must be > 0"),
+])
+def test_invalid_model_config_is_rejected_before_loading_data(model, override, message):
+    # data_path points nowhere: validation must fail first, without touching the dataset
+    with pytest.raises(ConfigError, match=message):
+        make_config(model, "tiny", config_dict={"data_path": "/nonexistent", **override}, cmd_args=[])
