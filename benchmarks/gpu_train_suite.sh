@@ -8,8 +8,8 @@
 set -u
 LOGDIR=${1:-/tmp/runs}; EPOCHS_A=${EPOCHS_A:-3}
 DATA=${DATA_PATH:-/tmp/datasets}
-MODELS_A=${MODELS_A:-"LatentMamba SASRec HMamba Mamba4Rec"}
-MODELS_B=${MODELS_B:-"LatentMamba SASRec HMamba Mamba4Rec"}
+MODELS_A=${MODELS_A-"LatentMamba SASRec HMamba Mamba4Rec"}  # set MODELS_A="" to skip phase A
+MODELS_B=${MODELS_B-"LatentMamba SASRec HMamba Mamba4Rec"}  # set MODELS_B="" to skip phase B
 mkdir -p "$LOGDIR"
 export PYTHONUNBUFFERED=1
 common="--dataset=ml-1m --data_path=$DATA --show_progress=False"
