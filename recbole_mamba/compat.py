@@ -7,9 +7,10 @@ idempotent and is called by `recbole_mamba.config` before any RecBole configurat
 1. numpy 2 removed `np.float_`, `np.complex_`, `np.unicode_`, `np.bool8`. RecBole's
    `Config.compatibility_settings` reads the first three, Ray Tune 2.6.3 reads `np.bool8`.
 2. torch >= 2.6 loads with `weights_only=True` by default, which refuses RecBole's checkpoints
-   (they pickle the Config object). Only RecBole's trainer (best-model reload and resume, files
-   the trainer wrote itself) gets `weights_only=False`; `torch.load` everywhere else keeps
-   torch's safe default (recbole_mamba.inference loads checkpoints with an allow-list).
+   (they pickle the Config object with protocol 4, unreadable by the weights-only unpickler).
+   Our trainers write plain checkpoints instead (recbole_mamba/trainer.py), and RecBole's trainer
+   module (best-model reload, resume) loads through `recbole_mamba.trainer.safe_load`, always
+   weights-only: a checkpoint cannot execute code.
 3. `recbole/model/sequential_recommender/sine.py` switches autograd anomaly detection on at
    import (which happens on any `get_model` of a sequential model): ~1.5-2.4x slower training.
 4. pandas 3 copy-on-write makes `feat[field].fillna(..., inplace=True)` in
@@ -30,8 +31,8 @@ def patch_numpy_aliases():
             setattr(np, name, value)
 
 
-class _TorchWithTrustedLoad(types.ModuleType):
-    """Stands in for `torch` inside RecBole's checkpoint-loading modules only."""
+class _TorchWithSafeLoad(types.ModuleType):
+    """Stands in for `torch` inside RecBole's trainer module: `load` is always weights-only."""
 
     def __init__(self, torch_module):
         super().__init__("torch")
@@ -40,17 +41,18 @@ class _TorchWithTrustedLoad(types.ModuleType):
     def __getattr__(self, name):
         return getattr(self._torch, name)
 
-    def load(self, *args, **kwargs):
-        kwargs.setdefault("weights_only", False)
-        return self._torch.load(*args, **kwargs)
+    def load(self, f, map_location=None, **_ignored):
+        from recbole_mamba.trainer import safe_load
+
+        return safe_load(f, map_location=map_location)
 
 
 def patch_recbole_checkpoint_load():
     import torch
     import recbole.trainer.trainer as trainer_mod
 
-    if not isinstance(trainer_mod.torch, _TorchWithTrustedLoad):
-        trainer_mod.torch = _TorchWithTrustedLoad(torch)
+    if not isinstance(trainer_mod.torch, _TorchWithSafeLoad):
+        trainer_mod.torch = _TorchWithSafeLoad(torch)
 
 
 def disable_sine_anomaly_detection():

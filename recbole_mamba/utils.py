@@ -46,10 +46,13 @@ def get_model(model_name):
 
 
 def get_trainer(model_type, model_name):
-    """Trainer for `model_name`: recbole_mamba.trainer.<Name>Trainer if we define one, else RecBole's choice."""
+    """Trainer for `model_name`: recbole_mamba.trainer.<Name>Trainer if we define one, else RecBole's choice;
+    either way with SafeTrainerMixin (weights-only checkpoints, NaN guard)."""
     trainer_module = importlib.import_module("recbole_mamba.trainer")
     if hasattr(trainer_module, model_name + "Trainer"):
-        return getattr(trainer_module, model_name + "Trainer")
-    from recbole.utils import get_trainer as recbole_get_trainer
+        base = getattr(trainer_module, model_name + "Trainer")
+    else:
+        from recbole.utils import get_trainer as recbole_get_trainer
 
-    return recbole_get_trainer(model_type, model_name)
+        base = recbole_get_trainer(model_type, model_name)
+    return trainer_module.make_safe(base)

@@ -24,14 +24,17 @@ def test_recbole_config_builds_with_numpy_2(tiny_config):
     assert config["model"] == "SASRec"
 
 
-def test_trainer_checkpoint_load_trusts_only_recbole_trainer(tmp_path):
+def test_recbole_trainer_loads_checkpoints_weights_only(tmp_path):
     import recbole.trainer.trainer as trainer_mod
 
-    path = tmp_path / "ckpt.pth"
-    torch.save({"config": NotATensor(), "w": torch.ones(2)}, path)
-    assert isinstance(trainer_mod.torch.load(path)["config"], NotATensor)  # RecBole's own checkpoints load
-    with pytest.raises(Exception):
-        torch.load(path)  # everywhere else torch's weights_only default still refuses arbitrary pickles
+    from recbole_mamba.errors import RecBoleMambaError
+
+    good, bad = tmp_path / "good.pth", tmp_path / "bad.pth"
+    torch.save({"config": {"model": "X"}, "w": torch.ones(2)}, good)
+    torch.save({"config": NotATensor(), "w": torch.ones(2)}, bad)  # what RecBole itself would write
+    assert torch.equal(trainer_mod.torch.load(good)["w"], torch.ones(2))
+    with pytest.raises(RecBoleMambaError, match="cannot be loaded safely"):
+        trainer_mod.torch.load(bad)  # a pickled object is refused, never executed
     assert trainer_mod.torch.zeros is torch.zeros  # the stand-in forwards everything else
 
 
