@@ -56,6 +56,7 @@ class SafeTrainerMixin:
         saved_model_file = kwargs.pop("saved_model_file", self.saved_model_file)
         state = {
             "config": plain(self.config.final_config_dict),
+            "run_config": plain(self.config.external_config_dict),  # what the user set: rebuilds the Config
             "epoch": int(epoch),
             "cur_step": int(self.cur_step),
             "best_valid_score": float(self.best_valid_score),

@@ -13,27 +13,10 @@ import torch.nn as nn
 
 from recbole_mamba.hyperbolic.manifold import MANIFOLDS, HyperbolicSpace
 from recbole_mamba.model.abstract_recommender import MambaSequentialRecommender, check
-from recbole_mamba.model.layers import FeedForward, MambaMixer, init_weights
+from recbole_mamba.model.layers import init_weights
+from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer
 
 VARIANTS = ("full", "half")
-
-
-class HMambaLayer(nn.Module):
-    """Tangent-space residual block: h = LN(h + Mamba(h; K(c))); h = LN(h + FFN(h))."""
-
-    def __init__(self, config):
-        super().__init__()
-        d = config["hidden_size"]
-        self.mamba = MambaMixer(d, d_state=config["d_state"], d_conv=config["d_conv"], expand=config["expand"],
-                                scan_backend=config["scan_backend"])
-        self.dropout = nn.Dropout(config["dropout_prob"])
-        self.norm = nn.LayerNorm(d, eps=1e-12)
-        self.ffn = FeedForward(d, config["inner_size"], config["dropout_prob"], "gelu")
-        self.ffn_norm = nn.LayerNorm(d, eps=1e-12)
-
-    def forward(self, h, A_scale=None):
-        h = self.norm(h + self.dropout(self.mamba(h, A_scale=A_scale)))
-        return self.ffn_norm(h + self.dropout(self.ffn(h)))
 
 
 class HMamba(MambaSequentialRecommender):
@@ -59,7 +42,8 @@ class HMamba(MambaSequentialRecommender):
                                      config["max_tangent_norm"])
         self.emb_dropout = nn.Dropout(config["dropout_prob"])
         self.emb_norm = nn.LayerNorm(self.hidden_size, eps=1e-12)
-        self.layers = nn.ModuleList([HMambaLayer(config) for _ in range(config["n_layers"])])
+        # tangent-space residual blocks: h = LN(h + Mamba(h; K(c))); h = LN(h + FFN(h))
+        self.layers = nn.ModuleList([Mamba4RecLayer(config, residual=True) for _ in range(config["n_layers"])])
         self.d_state = config["d_state"]
         self.apply(init_weights)
 

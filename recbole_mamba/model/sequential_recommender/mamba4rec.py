@@ -10,6 +10,8 @@ from recbole_mamba.model.layers import FeedForward, MambaMixer, init_weights
 
 
 class Mamba4RecLayer(nn.Module):
+    """h = LN(Mamba(h) (+ h)); h = LN(h + FFN(h)). Also HMamba's layer (residual on, A_scale = K(c))."""
+
     def __init__(self, config, residual):
         super().__init__()
         d = config["hidden_size"]
@@ -21,8 +23,8 @@ class Mamba4RecLayer(nn.Module):
         self.ffn = FeedForward(d, config["inner_size"], config["dropout_prob"], "gelu")
         self.ffn_norm = nn.LayerNorm(d, eps=1e-12)
 
-    def forward(self, h):
-        y = self.dropout(self.mamba(h))
+    def forward(self, h, A_scale=None):
+        y = self.dropout(self.mamba(h, A_scale=A_scale))
         h = self.norm(y + h if self.residual else y)
         return self.ffn_norm(h + self.dropout(self.ffn(h)))
 
