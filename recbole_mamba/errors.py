@@ -15,3 +15,7 @@ class DatasetNotFoundError(RecBoleMambaError, FileNotFoundError):
 
 class ConfigError(RecBoleMambaError, ValueError):
     pass
+
+
+class DatasetFormatError(RecBoleMambaError, ValueError):
+    pass

@@ -8,7 +8,7 @@ from logging import getLogger
 import torch
 
 from recbole_mamba.config import Config, property_file
-from recbole_mamba.errors import ConfigError, DatasetNotFoundError
+from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.utils import get_model, get_trainer
 
 from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
@@ -25,12 +25,66 @@ def _known_download(dataset):
         return dataset in (yaml.safe_load(f) or {})
 
 
+ATOMIC_TYPES = ("token", "token_seq", "float", "float_seq")
+
+
+def validate_atomic_file(path, sep="\t"):
+    """Raise DatasetFormatError naming the file and line for what RecBole would misread or crash on."""
+    import pandas as pd
+
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\r\n")
+    if not header:
+        raise DatasetFormatError(f"{path} is empty (expected a header like user_id:token<TAB>item_id:token)")
+    columns = header.split(sep)
+    for col in columns:
+        name, _, ftype = col.partition(":")
+        if not name or ftype not in ATOMIC_TYPES:
+            raise DatasetFormatError(f"{path}: header column {col!r} must be name:type with type one of "
+                                     f"{', '.join(ATOMIC_TYPES)} (e.g. user_id:token)")
+    try:
+        table = pd.read_csv(path, sep=sep, header=0, names=columns, dtype=str, quoting=3, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DatasetFormatError(f"{path}: wrong number of columns ({str(exc).strip()}; the header has "
+                                 f"{len(columns)})") from None
+    if table.empty:
+        raise DatasetFormatError(f"{path} has a header but no rows")
+    for col in columns:
+        values = table[col]
+        missing = values == ""
+        if missing.all() or (col.endswith(":token") and missing.any() and col.split(":")[0] in ("user_id", "item_id")):
+            line = int(missing.idxmax()) + 2
+            raise DatasetFormatError(f"{path}: line {line} has no value for {col} (fewer columns than the header?)")
+        if col.endswith(":float"):
+            numeric = pd.to_numeric(values.where(~missing), errors="coerce")
+            bad = numeric.isna() & ~missing
+            if bad.any():
+                line = int(bad.idxmax()) + 2
+                raise DatasetFormatError(f"{path}: line {line}: {col} must be numeric, got {values[bad.idxmax()]!r}")
+
+
+def check_sequences(config, dataset):
+    """Leave-one-out needs 3 interactions per user (train, valid, test); say so instead of failing later."""
+    split = (config["eval_args"] or {}).get("split", {})
+    if "LS" not in split or split["LS"] != "valid_and_test":
+        return
+    counts = dataset.inter_feat[dataset.uid_field].value_counts() if hasattr(dataset.inter_feat, "columns") \
+        else None
+    if counts is not None and (counts < 3).any():
+        raise DatasetFormatError(
+            f"{int((counts < 3).sum())} user(s) of {config['dataset']} have fewer than 3 interactions after filtering, "
+            f"which leave-one-out cannot split into train/valid/test. Set user_inter_num_interval: \"[3,inf)\" "
+            f"(or stricter) or remove them from the file.")
+
+
 def check_dataset(config):
     """Raise DatasetNotFoundError (naming the paths tried) unless the dataset's atomic files can be read."""
     name, path = config["dataset"], config["data_path"]
     names = config["benchmark_filename"] or [None]
     inter_files = [os.path.join(path, f"{name}.{part}.inter" if part else f"{name}.inter") for part in names]
     if all(os.path.isfile(f) for f in inter_files):
+        for f in inter_files:
+            validate_atomic_file(f, config["field_separator"])
         return
     if not os.path.exists(path) and _known_download(name):
         return  # RecBole downloads it; a failed download is reported by load_dataset
@@ -44,13 +98,15 @@ def load_dataset(config):
     """RecBole's create_dataset, with an offline download failure turned into one clear error."""
     check_dataset(config)
     try:
-        return create_dataset(config)
+        dataset = create_dataset(config)
     except (OSError, SystemExit) as exc:  # URLError is an OSError; RecBole exits when a download is declined
         if os.path.isfile(os.path.join(config["data_path"], f"{config['dataset']}.inter")):
             raise
         raise DatasetNotFoundError(
             f"dataset {config['dataset']!r} is not at {config['data_path']} and could not be downloaded "
             f"({exc!r}). On an offline machine, copy its atomic files there or pass --data_path=DIR.") from None
+    check_sequences(config, dataset)
+    return dataset
 
 
 def make_config(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None):

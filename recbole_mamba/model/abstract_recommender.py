@@ -1,5 +1,4 @@
 """What every recbole_mamba sequential model shares: config checks, loss, scoring, init."""
-import torch
 import torch.nn as nn
 
 from recbole.model.abstract_recommender import SequentialRecommender

@@ -7,7 +7,6 @@ latent heads): every projection is head-wise (block-diagonal), the depthwise con
 treat the heads as channel groups, so all heads run in one batched call, no Python loop.
 """
 import functools
-import logging
 import math
 
 import torch
@@ -16,7 +15,6 @@ import torch.nn.functional as F
 
 from recbole_mamba.ops.selective_scan import resolve_backend, selective_scan
 
-_logger = logging.getLogger(__name__)
 
 
 class HeadwiseLinear(nn.Module):
