@@ -3,6 +3,7 @@
     python run_recbole_mamba.py                                   # LatentMamba on ml-100k (offline)
     python run_recbole_mamba.py --model=SASRec --dataset=ml-1m --data_path=../shared/datasets
     python run_recbole_mamba.py --model=LatentMamba --config_files="a.yaml b.yaml" --epochs=5
+    python run_recbole_mamba.py --model_list=LatentMamba,SASRec,GRU4Rec --dataset=ml-1m,ml-100k   # comparison
 
 Every other --key=value is a RecBole/recbole_mamba config key and overrides all files.
 """
@@ -15,6 +16,8 @@ def main(argv=None):
     parser.add_argument("--model", "-m", default="LatentMamba", help="model name (ours or RecBole's)")
     parser.add_argument("--dataset", "-d", default="ml-100k", help="dataset name")
     parser.add_argument("--config_files", default=None, help="space-separated yaml files")
+    parser.add_argument("--model_list", default=None, help="comma-separated models to compare (see compare.py)")
+    parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its table and plot")
     args, rest = parser.parse_known_args(argv)
     bad = [a for a in rest if not (a.startswith("--") and "=" in a)]
     if bad:
@@ -24,6 +27,11 @@ def main(argv=None):
     from recbole_mamba.quick_start import run
 
     config_files = args.config_files.split() if args.config_files else None
+    if args.model_list:
+        from recbole_mamba.compare import compare
+
+        rows = compare(args.model_list.split(","), args.dataset.split(","), config_files, rest, args.compare_dir)
+        return 0 if any(r["status"] == "ok" for r in rows) else 1
     try:
         run(model=args.model, dataset=args.dataset, config_file_list=config_files, cmd_args=rest)
     except RecBoleMambaError as exc:

@@ -16,6 +16,9 @@ idempotent and is called by `recbole_mamba.config` before any RecBole configurat
 4. pandas 3 copy-on-write makes `feat[field].fillna(..., inplace=True)` in
    `Dataset._fill_nan` a silent no-op: missing values stayed NaN. Re-implemented with assignment.
 5. scipy >= 1.12 removed `dok_matrix._update`, used by RecBole's graph baselines (LightGCN, NGCF...).
+6. hyperopt >= 0.2.7 draws with numpy's Generator API (`rng.integers`), but RecBole's exhaustive search
+   hands it a legacy `RandomState`. Applied by the tuner only (`patch_hyperopt_exhaustive_rng`), so that
+   hyperopt stays optional.
 """
 import functools
 import types
@@ -90,6 +93,27 @@ def patch_scipy_dok_update():
 
     if not hasattr(sp.dok_matrix, "_update"):
         sp.dok_matrix._update = lambda self, data: self._dict.update(data)
+
+
+class _NumpyWithGeneratorRandomState(types.ModuleType):
+    """Stands in for `numpy` inside recbole.trainer.hyper_tuning: RandomState(seed) -> default_rng(seed)."""
+
+    def __init__(self, numpy_module):
+        super().__init__("numpy")
+        self._np = numpy_module
+        self.random = types.SimpleNamespace(RandomState=numpy_module.random.default_rng)
+
+    def __getattr__(self, name):
+        return getattr(self._np, name)
+
+
+def patch_hyperopt_exhaustive_rng():
+    import recbole.trainer.hyper_tuning as hyper_tuning
+    from importlib.metadata import version
+
+    major, minor, patch_level = (int(p) for p in (version("hyperopt").split(".") + ["0", "0"])[:3])
+    if (major, minor, patch_level) >= (0, 2, 7) and not isinstance(hyper_tuning.np, _NumpyWithGeneratorRandomState):
+        hyper_tuning.np = _NumpyWithGeneratorRandomState(np)
 
 
 @functools.lru_cache(maxsize=None)

@@ -119,24 +119,35 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     return config
 
 
-class EpochTimer:
-    """Wraps a trainer's _train_epoch to record seconds per training epoch."""
+class TrainingRecorder:
+    """Wraps a trainer's _train_epoch / _valid_epoch: seconds per training epoch and the epoch of each validation."""
 
     def __init__(self, trainer):
-        self.seconds = []
-        inner = trainer._train_epoch
+        self.seconds, self.valid = [], []  # valid: (epoch index, score)
+        train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
 
         def timed(*args, **kwargs):
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            out = inner(*args, **kwargs)
+            out = train_epoch(*args, **kwargs)
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             self.seconds.append(time.perf_counter() - start)
             return out
 
-        trainer._train_epoch = timed
+        def validated(*args, **kwargs):
+            score, result = valid_epoch(*args, **kwargs)
+            self.valid.append((len(self.seconds) - 1, float(score)))
+            return score, result
+
+        trainer._train_epoch, trainer._valid_epoch = timed, validated
+
+    def best_epoch(self, bigger=True):
+        if not self.valid:
+            return None
+        pick = max if bigger else min  # the first epoch reaching the best score
+        return pick(self.valid, key=lambda ev: ev[1])[0]
 
 
 def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None, saved=True,
@@ -144,7 +155,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     """Train, validate and test one model; returns RecBole's result dict plus cost figures.
 
     Keys: best_valid_score, valid_score_bigger, best_valid_result, test_result, model, dataset,
-    params, epochs, train_s_per_epoch, peak_gpu_mem_gib (None on CPU), saved_model_file.
+    params, epochs, best_epoch, train_s_per_epoch, peak_gpu_mem_gib (None on CPU), saved_model_file.
     """
     config = make_config(model, dataset, config_file_list, config_dict, cmd_args)
     init_seed(config["seed"], config["reproducibility"])
@@ -166,7 +177,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     logger.info(set_color("trainable parameters", "blue") + f": {params}")
 
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
-    timer = EpochTimer(trainer)
+    timer = TrainingRecorder(trainer)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     best_valid_score, best_valid_result = trainer.fit(
@@ -188,6 +199,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         "test_result": dict(test_result or {}),
         "params": params,
         "epochs": len(timer.seconds),
+        "best_epoch": timer.best_epoch(config["valid_metric_bigger"]),
         "train_s_per_epoch": s_per_epoch,
         "peak_gpu_mem_gib": peak,
         "saved_model_file": trainer.saved_model_file if saved else None,

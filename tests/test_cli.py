@@ -43,3 +43,21 @@ def test_a_real_run_exits_zero_and_reports(tmp_path):
             f"--checkpoint_dir={tmp_path}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "test result" in r.stdout + r.stderr
+
+
+def test_model_list_comparison_reports_failures_and_continues(tmp_path):
+    out = tmp_path / "cmp"
+    r = cli("--model_list=Mamba4Rec,NoSuchModel,GRU4Rec", "--dataset=tiny", f"--data_path={DATA_DIR}",
+            "--epochs=1", "--hidden_size=16", "--d_state=4", "--MAX_ITEM_LIST_LENGTH=20", "--show_progress=False",
+            "--use_gpu=False", f"--compare_dir={out}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    import csv
+
+    rows = {row["model"]: row for row in csv.DictReader(open(out / "comparison.csv"))}
+    assert rows["Mamba4Rec"]["status"] == "ok" and rows["GRU4Rec"]["status"] == "ok"
+    assert rows["NoSuchModel"]["status"] == "failed" and "unknown model" in rows["NoSuchModel"]["error"]
+    for model in ("Mamba4Rec", "GRU4Rec"):
+        assert 0 <= float(rows[model]["test ndcg@10"]) <= 1 and int(rows[model]["epochs"]) == 1
+        assert float(rows[model]["train_s_per_epoch"]) > 0 and rows[model]["best_epoch"] == "0"
+    assert "| Mamba4Rec |" in (out / "comparison.md").read_text().replace("| tiny ", "")
+    assert (out / "comparison.png").stat().st_size > 1000

@@ -1,0 +1,188 @@
+"""Hyperparameter tuning over a RecBole params file, with hyperopt (RecBole's HyperTuning) or Ray Tune.
+
+    python run_hyper.py --model=LatentMamba --dataset=ml-1m --params_file=properties/hyper/LatentMamba.hyper \
+        --tool=hyperopt --algo=bayes --max_evals=20 [--config_files=...] [--key=value ...]
+    python run_hyper.py --model=HMamba --tool=ray --max_evals=16 --cpus_per_trial=2 --gpus_per_trial=0.25 \
+        [--ray_address=auto]
+
+Params file (RecBole's format), one line per parameter:  name choice [a,b]  |  name uniform lo,hi  |
+name loguniform log_lo,log_hi  |  name quniform lo,hi,q.  Every trial is one `quick_start.run` (our models or
+RecBole's), so tuning uses the same code path and protocol as a single run. Output in --output_dir: a Markdown and
+a CSV table of all trials (params, valid metric, test metrics) and best_config.yaml (the winning params).
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+
+import yaml
+
+from recbole_mamba.quick_start import run
+
+ALGOS = {"hyperopt": ("exhaustive", "random", "bayes"), "ray": ("grid", "random")}
+
+
+def read_params_file(path):
+    """[(name, kind, value)] from a RecBole .hyper file; kind in choice|uniform|loguniform|quniform."""
+    params = []
+    with open(path) as f:
+        for line in f:
+            parts = line.strip().split(" ")
+            if len(parts) < 3 or line.lstrip().startswith("#"):
+                continue
+            name, kind, raw = parts[0], parts[1], "".join(parts[2:])
+            if kind == "choice":
+                value = yaml.safe_load(raw)
+            elif kind in ("uniform", "loguniform", "quniform"):
+                value = [float(v) for v in raw.split(",")]
+            else:
+                raise ValueError(f"{path}: unknown parameter type {kind!r} for {name}")
+            params.append((name, kind, value))
+    if not params:
+        raise ValueError(f"{path} defines no parameters")
+    return params
+
+
+def trial(model, dataset, fixed, config_file_list, params):
+    """One tuning trial: a full run; returns RecBole's objective dict (saved=False: no checkpoints)."""
+    config = {**fixed, **params, "show_progress": False}
+    return run(model, dataset, config_file_list=config_file_list, config_dict=config, cmd_args=[], saved=False,
+               verbose=False)
+
+
+def tune_hyperopt(model, dataset, params, fixed, config_file_list, algo, max_evals):
+    from hyperopt import hp
+    from recbole.trainer import HyperTuning
+
+    from recbole_mamba import compat
+
+    compat.patch_hyperopt_exhaustive_rng()
+    space = {}
+    for name, kind, value in params:
+        space[name] = hp.choice(name, value) if kind == "choice" else getattr(hp, kind)(name, *value)
+    rows = []
+
+    def objective(config_dict, files):
+        result = trial(model, dataset, fixed, files, config_dict)
+        rows.append({**result, "tuned": dict(config_dict)})
+        return result
+
+    tuner = HyperTuning(objective, space=space, fixed_config_file_list=config_file_list, algo=algo,
+                        max_evals=max_evals)
+    tuner.run()
+    return rows
+
+
+def _ray_worker_setup():
+    from recbole_mamba import compat
+
+    compat.patch_numpy_aliases()  # Ray 2.6.3's workers import ray.tune (np.bool8) before any user code
+
+
+def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, cpus, gpus, address, local_mode,
+             output_dir):
+    from recbole_mamba import compat
+
+    compat.patch_numpy_aliases()
+    import ray
+    from ray import tune
+
+    space = {}
+    for name, kind, value in params:
+        if kind == "choice":
+            space[name] = tune.grid_search(value) if algo == "grid" else tune.choice(value)
+        elif kind == "loguniform":  # hyperopt's bounds are logs
+            space[name] = tune.loguniform(math.exp(value[0]), math.exp(value[1]))
+        else:
+            space[name] = getattr(tune, kind)(*value)
+
+    def trainable(config):
+        result = trial(model, dataset, fixed, config_file_list, config)
+        tune.report(best_valid_score=float(result["best_valid_score"]),
+                    **{f"valid_{k}": float(v) for k, v in result["best_valid_result"].items()},
+                    **{f"test_{k}": float(v) for k, v in result["test_result"].items()})
+        # no return value: Ray would record it as a second result without the metric
+
+    if not ray.is_initialized():
+        ray.init(address=address, local_mode=local_mode, include_dashboard=False, log_to_driver=False,
+                 runtime_env=None if local_mode else {"worker_process_setup_hook": _ray_worker_setup})
+    analysis = tune.run(trainable, config=space, num_samples=1 if algo == "grid" else max_evals,
+                        resources_per_trial={"cpu": cpus, "gpu": gpus}, metric="best_valid_score", mode="max",
+                        local_dir=os.path.abspath(os.path.join(output_dir, "ray_results")), verbose=1)
+    rows = []
+    for t in analysis.trials:
+        res = t.last_result or {}
+        rows.append(dict(tuned={k: t.config[k] for k in space}, best_valid_score=res.get("best_valid_score"),
+                         best_valid_result={k[6:]: v for k, v in res.items() if k.startswith("valid_")},
+                         test_result={k[5:]: v for k, v in res.items() if k.startswith("test_")},
+                         status=t.status))
+    return rows
+
+
+def write_results(rows, output_dir, model, valid_metric):
+    os.makedirs(output_dir, exist_ok=True)
+    done = [r for r in rows if r.get("best_valid_score") is not None]
+    done.sort(key=lambda r: -r["best_valid_score"])
+    names = sorted({k for r in rows for k in r["tuned"]})
+    metrics = sorted({k for r in done for k in r["test_result"]})
+    header = names + [f"valid {valid_metric.lower()}"] + [f"test {m}" for m in metrics]
+    table = [[r["tuned"].get(n) for n in names] + [r["best_valid_score"]] + [r["test_result"].get(m) for m in metrics]
+             for r in done]
+    with open(os.path.join(output_dir, f"{model}-tuning.csv"), "w", newline="") as f:
+        csv.writer(f).writerows([header] + table)
+    with open(os.path.join(output_dir, f"{model}-tuning.md"), "w") as f:
+        f.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+        for row in table:
+            f.write("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |\n")
+    best = done[0]["tuned"] if done else {}
+    with open(os.path.join(output_dir, f"{model}-best_config.yaml"), "w") as f:
+        yaml.safe_dump(best, f)
+    return best
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="LatentMamba")
+    p.add_argument("--dataset", default="ml-100k")
+    p.add_argument("--params_file", default=None, help="default: properties/hyper/<model>.hyper")
+    p.add_argument("--config_files", default=None)
+    p.add_argument("--tool", choices=ALGOS, default="hyperopt")
+    p.add_argument("--algo", default=None, help="hyperopt: exhaustive|random|bayes; ray: grid|random")
+    p.add_argument("--max_evals", type=int, default=10)
+    p.add_argument("--output_dir", default="hyper")
+    p.add_argument("--cpus_per_trial", type=float, default=1)
+    p.add_argument("--gpus_per_trial", type=float, default=0)
+    p.add_argument("--ray_address", default=None, help="an existing Ray cluster (e.g. auto); default: local")
+    p.add_argument("--ray_local_mode", action="store_true", help="run trials in this process (debugging, tests)")
+    args, rest = p.parse_known_args(argv)
+    from recbole_mamba.config import property_file
+    from recbole_mamba.errors import RecBoleMambaError
+
+    algo = args.algo or ALGOS[args.tool][0 if args.tool == "ray" else 2]
+    if algo not in ALGOS[args.tool]:
+        p.error(f"--algo for {args.tool} must be one of {', '.join(ALGOS[args.tool])}")
+    fixed = {}
+    for arg in rest:
+        if not (arg.startswith("--") and "=" in arg):
+            p.error(f"arguments must look like --key=value, got {arg}")
+        key, _, value = arg[2:].partition("=")
+        fixed[key] = yaml.safe_load(value)
+    params_file = args.params_file or property_file("hyper", f"{args.model}.hyper")
+    files = args.config_files.split() if args.config_files else None
+    try:
+        params = read_params_file(params_file)
+        if args.tool == "hyperopt":
+            rows = tune_hyperopt(args.model, args.dataset, params, fixed, files, algo, args.max_evals)
+        else:
+            rows = tune_ray(args.model, args.dataset, params, fixed, files, algo, args.max_evals, args.cpus_per_trial,
+                            args.gpus_per_trial, args.ray_address, args.ray_local_mode, args.output_dir)
+    except (RecBoleMambaError, ValueError, FileNotFoundError) as exc:
+        print(f"run_hyper: error: {exc}", file=sys.stderr)
+        return 2
+    best = write_results(rows, args.output_dir, args.model, fixed.get("valid_metric", "NDCG@10"))
+    print(f"best params: {best}\nresults: {os.path.join(args.output_dir, args.model + '-tuning.md')}")
+    return 0
+
+
+__all__ = ["main", "read_params_file", "tune_hyperopt", "tune_ray", "write_results"]
