@@ -46,5 +46,8 @@ def test_command_line(checkpoint):
     assert ok.returncode == 0, ok.stderr[-2000:]
     line = json.loads(ok.stdout.strip().splitlines()[-1])
     assert line["for"] == "history" and len(line["items"]) == 3
+    # a fresh process loading the checkpoint predicts exactly what this process predicts
+    here = Recommender(checkpoint).recommend_history(["5", "6", "7"], k=3)
+    assert line["items"] == [t for t, _ in here] and line["scores"] == [round(s, 4) for _, s in here]
     bad = subprocess.run(cmd + ["--users=nobody"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "unknown user id" in bad.stderr and "Traceback" not in bad.stderr
