@@ -28,8 +28,11 @@ def _known_download(dataset):
 ATOMIC_TYPES = ("token", "token_seq", "float", "float_seq")
 
 
-def validate_atomic_file(path, sep="\t"):
-    """Raise DatasetFormatError naming the file and line for what RecBole would misread or crash on."""
+def validate_atomic_file(path, sep="\t", id_fields=("user_id", "item_id")):
+    """Raise DatasetFormatError naming the file and line for what RecBole would misread or crash on.
+
+    Every column needs a value somewhere; the id fields (USER_ID_FIELD, ITEM_ID_FIELD) need one on every line.
+    """
     import pandas as pd
 
     with open(path, encoding="utf-8") as f:
@@ -52,7 +55,7 @@ def validate_atomic_file(path, sep="\t"):
     for col in columns:
         values = table[col]
         missing = values == ""
-        if missing.all() or (col.endswith(":token") and missing.any() and col.split(":")[0] in ("user_id", "item_id")):
+        if missing.all() or (missing.any() and col.partition(":")[0] in id_fields):
             line = int(missing.idxmax()) + 2
             raise DatasetFormatError(f"{path}: line {line} has no value for {col} (fewer columns than the header?)")
         if col.endswith(":float"):
@@ -68,9 +71,8 @@ def check_sequences(config, dataset):
     split = (config["eval_args"] or {}).get("split", {})
     if "LS" not in split or split["LS"] != "valid_and_test":
         return
-    counts = dataset.inter_feat[dataset.uid_field].value_counts() if hasattr(dataset.inter_feat, "columns") \
-        else None
-    if counts is not None and (counts < 3).any():
+    counts = dataset.inter_feat[dataset.uid_field].value_counts()  # a DataFrame until data_preparation
+    if (counts < 3).any():
         raise DatasetFormatError(
             f"{int((counts < 3).sum())} user(s) of {config['dataset']} have fewer than 3 interactions after filtering, "
             f"which leave-one-out cannot split into train/valid/test. Set user_inter_num_interval: \"[3,inf)\" "
@@ -84,7 +86,7 @@ def check_dataset(config):
     inter_files = [os.path.join(path, f"{name}.{part}.inter" if part else f"{name}.inter") for part in names]
     if all(os.path.isfile(f) for f in inter_files):
         for f in inter_files:
-            validate_atomic_file(f, config["field_separator"])
+            validate_atomic_file(f, config["field_separator"], (config["USER_ID_FIELD"], config["ITEM_ID_FIELD"]))
         return
     if not os.path.exists(path) and _known_download(name):
         return  # RecBole downloads it; a failed download is reported by load_dataset

@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from recbole_mamba.ops.selective_scan import resolve_backend, selective_scan
 
 
-
 class HeadwiseLinear(nn.Module):
     """n_heads independent linear maps: [..., H*d_in] -> [..., H*d_out] (plain Linear when H=1)."""
 
