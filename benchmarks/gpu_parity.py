@@ -1,11 +1,13 @@
-"""GPU parity: mamba-ssm's CUDA selective scan vs our torch scan vs the float64 reference.
+"""GPU parity: our Triton scan, mamba-ssm's CUDA scan and our torch scan vs the float64 reference.
 
 Outputs AND gradients of every input, relative error ||x - ref|| / ||ref||, on random inputs
-(fresh per case), including grouped B/C (LatentMamba's heads) and L = 1. Then the whole
-MambaMixer with scan_backend=cuda vs torch, same weights. Prints one JSON line per check and a
-summary table; exit status 1 if any check exceeds its tolerance.
+(fresh per case), including grouped B/C (LatentMamba's heads), L = 1 .. 4096, non-contiguous
+(channels-last) inputs and bfloat16 inputs (the reference then runs in float64 on the same
+bf16-rounded values). Then the whole MambaMixer with scan_backend=cuda and =triton vs torch,
+same weights. Prints one JSON line per check and a summary; exit status 1 if any check exceeds
+its tolerance (triton: 1e-5 in float32, 1e-2 in bfloat16; others 1e-4).
 
-    python benchmarks/gpu_parity.py            (needs CUDA and mamba-ssm)
+    python benchmarks/gpu_parity.py [--backends triton,cuda,torch]     (needs CUDA)
 """
 import json
 import sys
@@ -17,6 +19,8 @@ from recbole_mamba.ops.scan_torch import selective_scan_ref
 from recbole_mamba.ops.selective_scan import selective_scan
 
 TOL = 1e-4  # fp32 kernels vs float64 reference (MambaMixer includes fp32/TF32-free matmuls)
+TOL_TRITON = {torch.float32: 1e-5, torch.bfloat16: 1e-2}
+BACKENDS = ["triton", "cuda", "torch"]
 
 
 def rel(a, b):
@@ -25,18 +29,26 @@ def rel(a, b):
     return (a - b).norm().item() / n if n > 0 else (a - b).norm().item()
 
 
-def scan_case(batch, dim, length, n, groups, seed):
+def scan_case(batch, dim, length, n, groups, seed, dtype=torch.float32, channels_last=False):
     g = torch.Generator(device="cuda").manual_seed(seed)
     r = lambda *s: torch.randn(*s, device="cuda", generator=g)  # noqa: E731
     bc = (batch, n, length) if groups is None else (batch, groups, n, length)
     base = {"u": r(batch, dim, length), "delta": r(batch, dim, length) * 0.5,
             "A": -torch.rand(dim, n, device="cuda", generator=g) * 2 - 0.05,
             "B": r(*bc), "C": r(*bc), "D": r(dim), "z": r(batch, dim, length), "delta_bias": r(dim) * 0.5}
+    if dtype != torch.float32:  # the reference sees exactly the low-precision values the kernel sees
+        base = {k: v.to(dtype).float() if k not in ("A",) else v for k, v in base.items()}
     weights = torch.randn(batch, dim, length, device="cuda", generator=g)
     results = {}
-    for name, backend, dtype in [("ref64", "ref", torch.float64), ("cuda", "cuda", torch.float32),
-                                 ("torch", "torch", torch.float32)]:
-        leaves = {k: v.detach().to(dtype).requires_grad_() for k, v in base.items()}
+    backends = BACKENDS if dtype == torch.float32 and not channels_last else ["triton"]
+
+    def leaf(k, v, dt):
+        v = v.detach().to(dt if k != "A" else torch.float32 if dt != torch.float64 else dt)
+        if channels_last and v.dim() == 3 and v.shape == (batch, dim, length):
+            v = v.transpose(1, 2).contiguous().transpose(1, 2)  # [B D L] view of [B L D] memory
+        return v.requires_grad_()
+    for name, backend, dt in [("ref64", "ref", torch.float64)] + [(b, b, dtype) for b in backends]:
+        leaves = {k: leaf(k, v, dt) for k, v in base.items()}
         if backend == "ref":
             out = selective_scan_ref(**leaves, delta_softplus=True)
         else:
@@ -45,48 +57,61 @@ def scan_case(batch, dim, length, n, groups, seed):
         results[name] = (out.detach(), {k: v.grad for k, v in leaves.items()})
     ref_out, ref_grads = results["ref64"]
     rows = []
-    for name in ("cuda", "torch"):
+    for name in backends:
         out, grads = results[name]
         errs = {"out": rel(out, ref_out), **{f"d{k}": rel(grads[k], ref_grads[k]) for k in base}}
-        rows.append({"check": "scan", "backend": name, "B": batch, "D": dim, "L": length, "N": n,
-                     "groups": groups, "max_rel": max(errs.values()), **{k: float(f"{v:.2e}") for k, v in errs.items()}})
+        rows.append({"check": "scan", "backend": name, "dtype": str(dtype).replace("torch.", ""),
+                     "channels_last": channels_last, "B": batch, "D": dim, "L": length, "N": n,
+                     "groups": groups, "max_rel": max(errs.values()),
+                     "tol": TOL_TRITON[dtype] if name == "triton" else TOL,
+                     **{k: float(f"{v:.2e}") for k, v in errs.items()}})
     return rows
 
 
-def mixer_case(heads, d_head, length, seed):
+def mixer_case(heads, d_head, length, seed, fast):
     torch.manual_seed(seed)
     torch.backends.cuda.matmul.allow_tf32 = False
-    m = MambaMixer(d_head, d_state=16, n_heads=heads, scan_backend="cuda").cuda()
+    m = MambaMixer(d_head, d_state=16, n_heads=heads, scan_backend="torch").cuda()
     x = torch.randn(64, length, heads * d_head, device="cuda")
     outs = {}
-    for backend in ("cuda", "torch"):
+    for backend in (fast, "torch"):
         m.scan_backend = backend
         m.zero_grad()
         xi = x.clone().requires_grad_()
         y = m(xi)
         y.pow(2).mean().backward()
         outs[backend] = (y.detach(), xi.grad, {k: p.grad.clone() for k, p in m.named_parameters()})
-    (y1, gx1, gp1), (y2, gx2, gp2) = outs["cuda"], outs["torch"]
+    (y1, gx1, gp1), (y2, gx2, gp2) = outs[fast], outs["torch"]
     errs = {"out": rel(y1, y2), "dx": rel(gx1, gx2), **{f"d{k}": rel(gp1[k], gp2[k]) for k in gp1}}
-    return [{"check": "mixer cuda vs torch", "heads": heads, "d_head": d_head, "L": length,
-             "max_rel": max(errs.values()), "worst": max(errs, key=errs.get)}]
+    return [{"check": f"mixer {fast} vs torch", "heads": heads, "d_head": d_head, "L": length,
+             "max_rel": max(errs.values()), "tol": TOL, "worst": max(errs, key=errs.get)}]
 
 
 def main():
+    global BACKENDS
+    if "--backends" in sys.argv:
+        BACKENDS = sys.argv[sys.argv.index("--backends") + 1].split(",")
     print(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__}), flush=True)
     rows = []
     cases = [(4, 8, 1, 4, None), (4, 16, 7, 8, None), (8, 64, 50, 16, None), (8, 128, 200, 32, None),
-             (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None)]
-    for i, case in enumerate(cases):
-        for row in scan_case(*case, seed=i):
+             (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None), (3, 160, 33, 12, 2)]
+    variants = [dict()]
+    if "triton" in BACKENDS:
+        variants += [dict(channels_last=True), dict(dtype=torch.bfloat16), dict(dtype=torch.bfloat16, channels_last=True)]
+    for v in variants:
+        for i, case in enumerate(cases):
+            for row in scan_case(*case, seed=i, **v):
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    for fast in [b for b in BACKENDS if b != "torch"]:
+        for i, case in enumerate([(1, 64, 200), (4, 16, 200), (4, 16, 1)]):
+            row = mixer_case(*case, seed=100 + i, fast=fast)[0]
             rows.append(row)
             print(json.dumps(row), flush=True)
-    for i, case in enumerate([(1, 64, 200), (4, 16, 200), (4, 16, 1)]):
-        row = mixer_case(*case, seed=100 + i)[0]
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    bad = [r for r in rows if not r["max_rel"] < TOL]
-    print(f"\n{len(rows) - len(bad)} passed, {len(bad)} failed (tolerance {TOL:g} relative)")
+    bad = [r for r in rows if not r["max_rel"] < r["tol"]]
+    for r in bad:
+        print("FAILED:", json.dumps(r))
+    print(f"\n{len(rows) - len(bad)} passed, {len(bad)} failed")
     return 1 if bad else 0
 
 

@@ -1,7 +1,8 @@
 """Profile one training step (fwd + bwd) of our Mamba layers at ml-1m shapes on a GPU.
 
-    python benchmarks/profile_step.py [B L]
-Prints median ms per configuration (CUDA events) and the top CUDA kernels of LatentMamba's layer.
+    python benchmarks/profile_step.py [B L [BACKEND]]
+Prints median ms per configuration (CUDA events) and the top CUDA kernels of LatentMamba's mixer
+with scan backend BACKEND (default triton).
 """
 import json
 import sys
@@ -12,6 +13,7 @@ from recbole_mamba.model.layers import MambaMixer
 
 B = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
 L = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+PROFILED = sys.argv[3] if len(sys.argv) > 3 else "triton"
 dev = "cuda"
 
 
@@ -34,10 +36,8 @@ def step_fn(module, x):
     return f
 
 
-configs = [("mixer h1 d64 N32 cuda", dict(d_head=64, d_state=32, n_heads=1), "cuda"),
-           ("mixer h4 d16 N16 cuda", dict(d_head=16, d_state=16, n_heads=4), "cuda"),
-           ("mixer h1 d64 N16 cuda", dict(d_head=64, d_state=16, n_heads=1), "cuda"),
-           ("mixer h4 d16 N16 torch", dict(d_head=16, d_state=16, n_heads=4), "torch")]
+configs = [(f"mixer h1 d64 N32 {b}", dict(d_head=64, d_state=32, n_heads=1), b) for b in ("triton", "cuda")]
+configs += [(f"mixer h4 d16 N16 {b}", dict(d_head=16, d_state=16, n_heads=4), b) for b in ("triton", "cuda")]
 for name, kw, backend in configs:
     torch.manual_seed(0)
     m = MambaMixer(scan_backend=backend, **kw).to(dev)
@@ -47,7 +47,7 @@ for name, kw, backend in configs:
     print(json.dumps({"config": name, "B": B, "L": L, "ms": round(ms, 2),
                       "peak_MiB": round(torch.cuda.max_memory_allocated() / 2**20)}), flush=True)
 
-m = MambaMixer(16, d_state=16, n_heads=4, scan_backend="cuda").to(dev)
+m = MambaMixer(16, d_state=16, n_heads=4, scan_backend=PROFILED).to(dev)
 x = torch.randn(B, L, 64, device=dev, requires_grad=True)
 f = step_fn(m, x)
 f(); torch.cuda.synchronize()

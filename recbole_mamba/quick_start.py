@@ -115,6 +115,8 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     """Config plus our early checks (model config values) before any data is read."""
     config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
                     config_dict=config_dict, cmd_args=cmd_args)
+    if config["amp_dtype"] not in (None, "bfloat16", "float16"):
+        raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
     validate = getattr(config.model_class, "validate_config", None)
     if validate is not None:
         validate(config)

@@ -4,6 +4,7 @@
   with torch's default pickle protocol, so they load with `torch.load(weights_only=True)`: a checkpoint from an
   untrusted source cannot execute code. (RecBole's own format pickles the Config object with protocol 4, which
   torch's weights-only unpickler cannot read at all.)
+- `enable_amp: True` trains under autocast in `amp_dtype` (bfloat16 by default; RecBole alone would use float16).
 - A NaN/Inf training loss stops training with TrainingDivergedError naming the epoch and batch; the best
   checkpoint written so far stays on disk.
 Models with a trainer of their own define `<Model>Trainer` in this module.
@@ -33,6 +34,13 @@ def plain(value):
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars
         return value.item()
     return str(value)
+
+
+def amp_dtype(config):
+    name = config["amp_dtype"] or "bfloat16"
+    if name not in ("bfloat16", "float16"):
+        raise RecBoleMambaError(f"amp_dtype must be bfloat16 or float16, got {name!r}")
+    return getattr(torch, name)
 
 
 def safe_load(path, map_location=None):
@@ -70,7 +78,16 @@ class SafeTrainerMixin:
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1
-        return super()._train_epoch(train_data, epoch_idx, *args, **kwargs)
+        if not self.config["enable_amp"]:
+            return super()._train_epoch(train_data, epoch_idx, *args, **kwargs)
+        # RecBole's trainer opens torch.autocast without a dtype, i.e. float16 on CUDA; amp_dtype picks it.
+        device_type = self.device.type
+        previous = torch.get_autocast_dtype(device_type)
+        torch.set_autocast_dtype(device_type, amp_dtype(self.config))
+        try:
+            return super()._train_epoch(train_data, epoch_idx, *args, **kwargs)
+        finally:
+            torch.set_autocast_dtype(device_type, previous)
 
     def _check_nan(self, loss):
         self._batch_idx += 1

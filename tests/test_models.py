@@ -54,3 +54,31 @@ def test_hmamba_full_learns_its_curvature(tiny_config):
     grad = model.space.curvature.raw.grad
     assert torch.isfinite(loss) and grad is not None and torch.isfinite(grad) and grad.abs() > 0
     assert model.curvature_scale()[0] == model.space.c.sqrt() and torch.all(model.curvature_scale()[1:] == 1)
+
+
+@pytest.mark.parametrize("model", ["LatentMamba", "HMamba", "Mamba4Rec"])
+def test_mixed_precision_training_in_bfloat16(model, tiny_config, monkeypatch):
+    # enable_amp runs the loss under autocast in amp_dtype (bfloat16): check the dtype really is bf16,
+    # that the scan still runs (state in float32) and the model learns as it does in float32
+    seen = []
+    real = torch.nn.functional.linear
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if torch.is_autocast_enabled("cpu"):
+            seen.append(out.dtype)
+        return out
+    monkeypatch.setattr(torch.nn.functional, "linear", spy)
+    result = run(model=model, dataset="tiny", config_dict={**tiny_config, "enable_amp": True}, cmd_args=[],
+                 saved=False)
+    check_result(result)
+    assert seen and set(seen) == {torch.bfloat16}
+    assert result["test_result"]["hit@10"] > 0.3, result["test_result"]
+    assert torch.get_autocast_dtype("cpu") == torch.bfloat16  # restored (CPU's default is bf16 too)
+
+
+def test_amp_dtype_is_checked_before_data_loads(tiny_config):
+    from recbole_mamba.errors import ConfigError
+    with pytest.raises(ConfigError, match="amp_dtype must be bfloat16 or float16"):
+        run(model="LatentMamba", dataset="tiny", config_dict={**tiny_config, "amp_dtype": "fp8"}, cmd_args=[],
+            saved=False)

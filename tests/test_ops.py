@@ -84,6 +84,12 @@ def test_backend_resolution_on_cpu():
         resolve_backend("cuda", "cpu")
 
 
+def test_triton_backend_refuses_cpu_tensors(monkeypatch):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(BackendUnavailable, match="scan_backend='triton' was requested.*needs CUDA tensors"):
+        resolve_backend("triton", "cpu")
+
+
 def test_dispatcher_backends_agree():
     inputs = make_inputs(2, 4, 12, 3, dtype=torch.float32)
     a = selective_scan(**inputs, delta_softplus=True, backend="torch")

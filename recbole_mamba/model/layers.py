@@ -65,7 +65,7 @@ class MambaMixer(nn.Module):
         d_head: model width of one head (the whole width when n_heads=1).
         d_state, d_conv, expand: Mamba's N, conv kernel and inner expansion (d_inner = expand*d_head).
         dt_rank: rank of the dt projection ("auto": ceil(d_head / 16)).
-        scan_backend: "auto" | "cuda" | "torch" | "ref" (see ops/selective_scan.py).
+        scan_backend: "auto" | "triton" | "cuda" | "torch" | "ref" (see ops/selective_scan.py).
     """
 
     def __init__(self, d_head, d_state=16, d_conv=4, expand=2, n_heads=1, dt_rank="auto",
@@ -104,7 +104,7 @@ class MambaMixer(nn.Module):
         x = xz[..., :di].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
         z = xz[..., di:].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
         backend = resolve_backend(self.scan_backend, x.device.type)
-        x = causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias, use_cuda_kernel=backend == "cuda")
+        x = causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias, use_cuda_kernel=backend in ("cuda", "triton"))
         x_dbl = self.x_proj(x.transpose(1, 2)).view(batch, length, h, self.dt_rank + 2 * n)
         dt, Bm, Cm = torch.split(x_dbl, [self.dt_rank, n, n], dim=-1)
         dt = self.dt_proj(dt.reshape(batch, length, h * self.dt_rank)).transpose(1, 2)  # [B C L]
@@ -115,7 +115,7 @@ class MambaMixer(nn.Module):
             A = A * A_scale
         y = selective_scan(x, dt, A, Bm, Cm, self.D.float(), z=z, delta_bias=self.dt_bias.float(),
                            delta_softplus=True, backend=self.scan_backend)
-        return self.out_proj(y.transpose(1, 2))
+        return self.out_proj(y.transpose(1, 2))  # the triton backend returns y channels-last: no copy here
 
 
 class FeedForward(nn.Module):

@@ -3,20 +3,23 @@
     selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False, backend="auto")
 
 Backends (shapes and semantics of mamba-ssm's `selective_scan_fn`, see ops/scan_torch.py):
+    triton our recommendation-shaped Triton kernel (ops/scan_triton.py); needs Triton and CUDA
+           tensors (or TRITON_INTERPRET=1, Triton's CPU interpreter, for tests).
     cuda   mamba-ssm's fused CUDA kernel; needs mamba-ssm installed and CUDA tensors.
     torch  our pure-PyTorch scan (fast on CPU, works on any device).
     ref    the naive reference loop (for tests and debugging only).
-    auto   cuda when it can run, else torch.
-A backend that was asked for by name and cannot run raises; `auto` never does. mamba-ssm is
-imported lazily, on the first CUDA call, never at package import. The backend chosen for each
-(request, device) pair is logged once.
+    auto   the fastest that can run: triton, then cuda, then torch (order measured on an H100 by
+           benchmarks/bench_layers.py, see docs/performance.md).
+A backend that was asked for by name and cannot run raises; `auto` never does. Triton and
+mamba-ssm are imported lazily, on the first call that needs them, never at package import. The
+backend chosen for each (request, device) pair is logged once.
 """
 import functools
 import logging
 
 from .scan_torch import selective_scan_ref, selective_scan_torch
 
-BACKENDS = ("auto", "cuda", "torch", "ref")
+BACKENDS = ("auto", "triton", "cuda", "torch", "ref")
 _logger = logging.getLogger(__name__)
 _logged = set()
 
@@ -33,6 +36,33 @@ def _mamba_ssm_scan():
     except Exception as exc:  # ImportError, or a CUDA extension built for another torch
         return f"{type(exc).__name__}: {exc}"
     return selective_scan_fn
+
+
+@functools.lru_cache(maxsize=None)
+def _triton_scan():
+    """Our Triton selective_scan_triton, or the reason it cannot be imported (as a string)."""
+    try:
+        from .scan_triton import selective_scan_triton
+    except Exception as exc:  # no Triton (CPU wheels of torch do not ship it), or a broken install
+        return f"{type(exc).__name__}: {exc}"
+    return selective_scan_triton
+
+
+def triton_backend_problem(device_type="cuda"):
+    """None when the Triton backend can run on `device_type`, else why not (one line)."""
+    import os
+
+    import torch
+
+    interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+    if device_type != "cuda" and not interpreted:
+        return f"tensors are on {device_type}, the Triton kernel needs CUDA tensors"
+    if device_type == "cuda" and not torch.cuda.is_available():
+        return "CUDA is not available (torch.cuda.is_available() is False)"
+    fn = _triton_scan()
+    if isinstance(fn, str):
+        return f"Triton cannot be imported ({fn}); it comes with CUDA builds of torch"
+    return None
 
 
 def cuda_backend_problem(device_type="cuda"):
@@ -54,11 +84,16 @@ def resolve_backend(backend, device_type):
     if backend not in BACKENDS:
         raise ValueError(f"unknown scan_backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":
+        if device_type != "cuda":
+            return "torch"
+        if triton_backend_problem(device_type) is None:
+            return "triton"
         return "cuda" if cuda_backend_problem(device_type) is None else "torch"
-    if backend == "cuda":
-        problem = cuda_backend_problem(device_type)
+    checks = {"cuda": cuda_backend_problem, "triton": triton_backend_problem}
+    if backend in checks:
+        problem = checks[backend](device_type)
         if problem is not None:
-            raise BackendUnavailable(f"scan_backend='cuda' was requested but {problem}")
+            raise BackendUnavailable(f"scan_backend={backend!r} was requested but {problem}")
     return backend
 
 
@@ -76,6 +111,8 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         fn = _mamba_ssm_scan()
         return fn(u, delta, A, B.contiguous(), C.contiguous(), D, z=z, delta_bias=delta_bias,
                   delta_softplus=delta_softplus)
+    if chosen == "triton":
+        return _triton_scan()(u, delta, A, B, C, D, z=z, delta_bias=delta_bias, delta_softplus=delta_softplus)
     if chosen == "ref":
         return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus)

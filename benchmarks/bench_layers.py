@@ -1,0 +1,261 @@
+"""Layer benchmark at recommendation shapes: one layer, forward + backward, fixed token budget.
+
+    python benchmarks/bench_layers.py [--tokens 409600] [--lengths 50,200,1000,4000] [--out results.json]
+
+For each L (batch = tokens // L, D = 64) it times, with CUDA events after warm-up (median of --reps):
+  mixers      mamba-ssm Mamba1 (fused path, d_state 32), mamba-ssm Mamba2 (Triton SSD, headdim 16),
+              our MambaMixer at Mamba1's shape (1 head, d_state 32) per scan backend, and
+              LatentMamba's mixer (4 heads x 16, d_state 16) per scan backend;
+  full layers RecBole's SASRec TransformerLayer (2 heads, inner 256), torch's SDPA encoder layer,
+              our LatentMamba layer (defaults of properties/model/LatentMamba.yaml) and Mamba4Rec layer;
+  scan only   selective_scan per backend at LatentMamba's and Mamba1's scan shapes, with the floor
+              bytes-that-must-move / measured copy bandwidth (inputs read + outputs written, fwd + bwd).
+Peak memory is max_memory_allocated during the timed steps minus what was allocated before.
+Prints one JSON line per row and a Markdown table at the end; a row that cannot run says why.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from recbole_mamba.model.layers import MambaMixer  # noqa: E402
+from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer  # noqa: E402
+from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer  # noqa: E402
+from recbole_mamba.ops.selective_scan import selective_scan  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEV = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def timer(fn, warm, reps):
+    """Median ms of fn() (CUDA events on GPU, perf_counter on CPU)."""
+    for _ in range(warm):
+        fn()
+    times = []
+    for _ in range(reps):
+        if DEV == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize()
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            import time
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
+def measure(name, fn, args, extra=None):
+    row = {"name": name, **(extra or {})}
+    try:
+        if DEV == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        row["ms"] = round(timer(fn, args.warm, args.reps), 3)
+        if DEV == "cuda":
+            row["peak_MiB"] = round((torch.cuda.max_memory_allocated() - base) / 2**20, 1)
+    except Exception as exc:  # e.g. out of memory, or a backend that cannot run here
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def layer_step(module, x):
+    def step():
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        module(x).float().pow(2).mean().backward()
+    return step
+
+
+def model_config(model, **overrides):
+    with open(os.path.join(ROOT, "properties", "model", f"{model}.yaml")) as f:
+        cfg = yaml.safe_load(f)
+    cfg.update(overrides)
+    if cfg.get("head_dim") is None and "n_heads" in cfg:
+        cfg["head_dim"] = cfg["hidden_size"] // cfg["n_heads"]
+    return cfg
+
+
+class SDPAEncoderLayer(nn.Module):
+    """torch's TransformerEncoderLayer (fused scaled-dot-product attention), causal, post-norm like SASRec."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(d, 2, 4 * d, 0.0, activation="gelu", batch_first=True)
+
+    def forward(self, x):
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1], device=x.device)
+        return self.layer(x, src_mask=mask, is_causal=True)
+
+
+class RecBoleSASRecLayer(nn.Module):
+    """One layer of RecBole's SASRec encoder with the causal attention mask SASRec builds."""
+
+    def __init__(self, d):
+        super().__init__()
+        from recbole.model.layers import TransformerLayer
+        self.layer = TransformerLayer(2, d, 4 * d, 0.0, 0.0, "gelu", 1e-12)
+
+    def forward(self, x):
+        L = x.shape[1]
+        causal = torch.tril(torch.ones(L, L, device=x.device, dtype=torch.bool))
+        mask = torch.where(causal, 0.0, -10000.0)[None, None]  # [1 1 L L], SASRec's extended mask
+        return self.layer(x, mask)
+
+
+def mixer_rows(args, L, batch, D):
+    rows = []
+    x = torch.randn(batch, L, D, device=DEV, requires_grad=True)
+    try:
+        from mamba_ssm import Mamba, Mamba2
+    except Exception as exc:
+        rows.append({"name": "mamba-ssm", "L": L, "error": f"not importable: {type(exc).__name__}"})
+        Mamba = Mamba2 = None
+    if Mamba is not None:
+        torch.manual_seed(0)
+        rows.append(measure("mixer mamba-ssm Mamba1 N32", layer_step(Mamba(D, d_state=32).to(DEV), x), args,
+                            {"L": L, "B": batch}))
+        torch.manual_seed(0)
+        m2 = Mamba2(D, d_state=64, headdim=16, chunk_size=64, use_mem_eff_path=False).to(DEV)
+        rows.append(measure("mixer mamba-ssm Mamba2 hd16", layer_step(m2, x), args, {"L": L, "B": batch}))
+    for label, kw in [("ours h1x64 N32", dict(d_head=D, d_state=32, n_heads=1)),
+                      ("ours LatentMamba h4x16 N16", dict(d_head=D // 4, d_state=16, n_heads=4))]:
+        for backend in args.backends:
+            if backend == "torch" and L > 1000:
+                continue
+            torch.manual_seed(0)
+            m = MambaMixer(scan_backend=backend, **kw).to(DEV)
+            rows.append(measure(f"mixer {label} {backend}", layer_step(m, x), args, {"L": L, "B": batch}))
+    return rows
+
+
+def full_layer_rows(args, L, batch, D):
+    rows = []
+    x = torch.randn(batch, L, D, device=DEV, requires_grad=True)
+    for name, make in [("layer SASRec (RecBole)", lambda: RecBoleSASRecLayer(D)),
+                       ("layer torch SDPA encoder", lambda: SDPAEncoderLayer(D))]:
+        torch.manual_seed(0)
+        rows.append(measure(name, layer_step(make().to(DEV), x), args, {"L": L, "B": batch}))
+    for backend in args.backends:
+        if backend == "torch" and L > 1000:
+            continue
+        torch.manual_seed(0)
+        lm = LatentMambaLayer(model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L).to(DEV)
+        rows.append(measure(f"layer LatentMamba {backend}", layer_step(lm, x), args, {"L": L, "B": batch}))
+        torch.manual_seed(0)
+        m4 = Mamba4RecLayer(model_config("Mamba4Rec", scan_backend=backend, dropout_prob=0.0), residual=True).to(DEV)
+        rows.append(measure(f"layer Mamba4Rec {backend}", layer_step(m4, x), args, {"L": L, "B": batch}))
+    return rows
+
+
+def copy_bandwidth():
+    """Bytes read + written per second by a large device copy (the achievable-bandwidth yardstick)."""
+    n = (1 << 28) if DEV == "cuda" else (1 << 24)
+    a = torch.empty(n, device=DEV)
+    b = torch.empty_like(a)
+    ms = timer(lambda: b.copy_(a), 3, 10)
+    return 2 * a.numel() * 4 / (ms * 1e-3)
+
+
+def scan_rows(args, L, batch, bandwidth):
+    rows = []
+    for label, channels, groups, n in [("LatentMamba scan C128 G4 N16", 128, 4, 16), ("Mamba1 scan C128 G1 N32", 128, 1, 32)]:
+        g = torch.Generator(device=DEV).manual_seed(0)
+        r = lambda *s: torch.randn(*s, device=DEV, generator=g)  # noqa: E731
+        u, delta, z = r(batch, channels, L), r(batch, channels, L) * 0.5, r(batch, channels, L)
+        Bm, Cm = r(batch, groups, n, L), r(batch, groups, n, L)
+        A = -torch.rand(channels, n, device=DEV, generator=g) - 0.1
+        Dv, bias = r(channels), r(channels) * 0.5
+        leaves = [t.requires_grad_() for t in (u, delta, A, Bm, Cm, Dv, z, bias)]
+        gout = r(batch, channels, L)
+        # fp32 floor: fwd reads u, delta, z, B, C and writes out; bwd reads them + gout, writes du, ddelta, dz, dB, dC
+        bld, bgnl = batch * channels * L * 4, batch * groups * n * L * 4
+        floor_ms = ((4 * bld + 2 * bgnl) + (7 * bld + 4 * bgnl)) / bandwidth * 1e3
+        for backend in args.backends:
+            if backend == "torch" and L > 1000:
+                continue
+
+            def step(backend=backend):
+                for t in leaves:
+                    t.grad = None
+                out = selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7],
+                                     delta_softplus=True, backend=backend)
+                out.backward(gout)
+            row = measure(f"scan {label} {backend}", step, args, {"L": L, "B": batch, "floor_ms": round(floor_ms, 3)})
+            if "ms" in row:
+                row["x_floor"] = round(row["ms"] / floor_ms, 2)
+            rows.append(row)
+    return rows
+
+
+def table(rows, lengths):
+    names = list(dict.fromkeys(r["name"] for r in rows if "L" in r))
+    by = {(r["name"], r.get("L")): r for r in rows}
+    lines = ["| layer / op | " + " | ".join(f"L={L} ms (peak MiB)" for L in lengths) + " |",
+             "|---|" + "---|" * len(lengths)]
+    for name in names:
+        cells = []
+        for L in lengths:
+            r = by.get((name, L))
+            if r is None:
+                cells.append("–")
+            elif "error" in r:
+                cells.append("error")
+            else:
+                cells.append(f"{r['ms']:.2f} ({r.get('peak_MiB', '–')})" + (f" {r['x_floor']}x floor" if "x_floor" in r else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tokens", type=int, default=409600)
+    p.add_argument("--lengths", default="50,200,1000,4000")
+    p.add_argument("--d_model", type=int, default=64)
+    p.add_argument("--backends", default="triton,cuda,torch" if DEV == "cuda" else "torch")
+    p.add_argument("--warm", type=int, default=5)
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--parts", default="mixer,layer,scan")
+    p.add_argument("--out", default=None, help="write all rows as JSON here")
+    args = p.parse_args()
+    args.backends = args.backends.split(",")
+    lengths = [int(v) for v in args.lengths.split(",")]
+    parts = args.parts.split(",")
+    torch.backends.cuda.matmul.allow_tf32 = True
+    info = {"device": torch.cuda.get_device_name() if DEV == "cuda" else "cpu", "torch": torch.__version__,
+            "tokens": args.tokens, "d_model": args.d_model}
+    bandwidth = copy_bandwidth()
+    info["copy_bandwidth_GBps"] = round(bandwidth / 1e9, 1)
+    print(json.dumps(info), flush=True)
+    rows = []
+    for L in lengths:
+        batch = max(1, args.tokens // L)
+        if "mixer" in parts:
+            rows += mixer_rows(args, L, batch, args.d_model)
+        if "layer" in parts:
+            rows += full_layer_rows(args, L, batch, args.d_model)
+        if "scan" in parts:
+            rows += scan_rows(args, L, batch, bandwidth)
+    print()
+    print(table(rows, lengths))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"info": info, "rows": rows}, f, indent=1)
+    return 0 if not math.isnan(bandwidth) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

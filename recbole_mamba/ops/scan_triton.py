@@ -1,0 +1,322 @@
+"""Triton selective scan shaped for recommendation: many short sequences, narrow channel groups.
+
+Same arguments, shapes and semantics as `selective_scan_ref` (ops/scan_torch.py), which is its
+reference twin in the parity tests:
+    u, delta, z: [B D L]   A: [D N]   B, C: [B N L] or [B G N L]   D, delta_bias: [D]
+Any strides are accepted (the mixer passes transposed views; nothing is copied), and the output
+is laid out channels-last ([B L D] in memory, returned as a [B D L] view) because the next op,
+out_proj, wants exactly that.
+
+Design (why it is fast at L <= a few hundred, d_state 16..64):
+- one program per (sequence, block of channels of one B/C group); its state h [BLOCK_C N] lives
+  in registers for the whole sequence, so nothing L-wide except inputs/outputs touches memory;
+- B_t and C_t are loaded once per program and step (the block shares one group), and the
+  reductions dB_t = sum_c ..., dC_t = sum_c ... happen in registers: no atomics;
+- time runs in chunks of CHUNK steps, unrolled at compile time so the loads of a whole chunk
+  are independent of the recurrence and can be issued early;
+- the forward stores the state at each chunk start (B D N L/CHUNK floats); the backward walks the
+  chunks in reverse, recomputes a chunk's states from its checkpoint into a small scratch, then
+  runs the adjoint recurrence dL/dh_t = gy_t C_t + exp(delta_{t+1} A) dL/dh_{t+1} backwards.
+The state is always float32 (also for bf16 inputs under autocast); float64 inputs are computed
+in float32 (use the torch/ref backends for float64 work).
+
+Triton is imported lazily by ops/selective_scan.py; importing this module needs Triton.
+"""
+import torch
+import triton
+import triton.language as tl
+
+CHUNK = 16
+
+
+@triton.jit
+def _softplus(x):
+    return tl.where(x > 20.0, x, tl.log(1.0 + tl.exp(x)))
+
+
+@triton.jit
+def _scan_fwd_kernel(
+    u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, out_ptr, ck_ptr,
+    L, n_chunks, group_size, blocks_per_group,
+    s_ub, s_uc, s_ul, s_db, s_dc, s_dl, s_ac, s_an,
+    s_bb, s_bg, s_bn, s_bl, s_cb, s_cg, s_cn, s_cl,
+    s_zb, s_zc, s_zl, s_ob, s_oc, s_ol,
+    N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, CHUNK: tl.constexpr,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
+):
+    pid_b = tl.program_id(0).to(tl.int64)
+    pid_blk = tl.program_id(1)
+    g = pid_blk // blocks_per_group
+    c_in_group = (pid_blk % blocks_per_group) * BLOCK_C + tl.arange(0, BLOCK_C)
+    c_mask = c_in_group < group_size
+    c = g * group_size + c_in_group  # [BLOCK_C] channel ids
+    n = tl.arange(0, NP)
+    n_mask = n < N
+    cn_mask = c_mask[:, None] & n_mask[None, :]
+    c_zero = tl.zeros([BLOCK_C], dtype=tl.int32)  # t + zeros: per-lane masks from a scalar step index
+    n_zero = tl.zeros([NP], dtype=tl.int32)
+
+    A = tl.load(A_ptr + c[:, None] * s_ac + n[None, :] * s_an, mask=cn_mask, other=0.0).to(tl.float32)
+    if HAS_D:
+        Dv = tl.load(D_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    if HAS_DTB:
+        dtb = tl.load(dtb_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    u_base = u_ptr + pid_b * s_ub + c * s_uc
+    dt_base = dt_ptr + pid_b * s_db + c * s_dc
+    z_base = z_ptr + pid_b * s_zb + c * s_zc
+    o_base = out_ptr + pid_b * s_ob + c * s_oc
+    b_base = B_ptr + pid_b * s_bb + g * s_bg + n * s_bn
+    cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
+    # checkpoints: [B, n_blocks, n_chunks, BLOCK_C, NP] contiguous float32
+    ck_base = ck_ptr + ((pid_b * tl.num_programs(1) + pid_blk) * n_chunks) * BLOCK_C * NP \
+        + tl.arange(0, BLOCK_C)[:, None] * NP + n[None, :]
+
+    h = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
+    for k in range(n_chunks):
+        tl.store(ck_base + k * BLOCK_C * NP, h)
+        for i in tl.static_range(CHUNK):
+            t = k * CHUNK + i
+            m = c_mask & (c_zero + t < L)
+            nv = n_mask & (n_zero + t < L)
+            u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
+            dt = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
+            if HAS_DTB:
+                dt = dt + dtb
+            if SOFTPLUS:
+                dt = _softplus(dt)
+            dt = tl.where(m, dt, 0.0)  # padded steps leave the state unchanged
+            Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+            Ct = tl.load(cc_base + t * s_cl, mask=nv, other=0.0).to(tl.float32)
+            h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * Bt[None, :]
+            y = tl.sum(h * Ct[None, :], axis=1)
+            if HAS_D:
+                y = y + Dv * u
+            if HAS_Z:
+                zt = tl.load(z_base + t * s_zl, mask=m, other=0.0).to(tl.float32)
+                y = y * zt * tl.sigmoid(zt)
+            tl.store(o_base + t * s_ol, y, mask=m)
+
+
+@triton.jit
+def _scan_bwd_kernel(
+    u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, gout_ptr, ck_ptr, scratch_ptr,
+    du_ptr, ddt_ptr, dz_ptr, dBp_ptr, dCp_ptr, dAp_ptr, dDp_ptr,
+    L, n_chunks, group_size, blocks_per_group,
+    s_ub, s_uc, s_ul, s_db, s_dc, s_dl, s_ac, s_an,
+    s_bb, s_bg, s_bn, s_bl, s_cb, s_cg, s_cn, s_cl,
+    s_zb, s_zc, s_zl, s_gb, s_gc, s_gl,
+    s_dub, s_duc, s_dul, s_ddb, s_ddc, s_ddl, s_dzb, s_dzc, s_dzl,
+    N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, CHUNK: tl.constexpr,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
+):
+    pid_b = tl.program_id(0).to(tl.int64)
+    pid_blk = tl.program_id(1)
+    n_blk = tl.num_programs(1)
+    g = pid_blk // blocks_per_group
+    c_local = tl.arange(0, BLOCK_C)
+    c_in_group = (pid_blk % blocks_per_group) * BLOCK_C + c_local
+    c_mask = c_in_group < group_size
+    c = g * group_size + c_in_group
+    n = tl.arange(0, NP)
+    n_mask = n < N
+    cn_mask = c_mask[:, None] & n_mask[None, :]
+    c_zero = tl.zeros([BLOCK_C], dtype=tl.int32)  # t + zeros: per-lane masks from a scalar step index
+    n_zero = tl.zeros([NP], dtype=tl.int32)
+
+    A = tl.load(A_ptr + c[:, None] * s_ac + n[None, :] * s_an, mask=cn_mask, other=0.0).to(tl.float32)
+    if HAS_D:
+        Dv = tl.load(D_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    if HAS_DTB:
+        dtb = tl.load(dtb_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    u_base = u_ptr + pid_b * s_ub + c * s_uc
+    dt_base = dt_ptr + pid_b * s_db + c * s_dc
+    z_base = z_ptr + pid_b * s_zb + c * s_zc
+    g_base = gout_ptr + pid_b * s_gb + c * s_gc
+    du_base = du_ptr + pid_b * s_dub + c * s_duc
+    ddt_base = ddt_ptr + pid_b * s_ddb + c * s_ddc
+    dz_base = dz_ptr + pid_b * s_dzb + c * s_dzc
+    b_base = B_ptr + pid_b * s_bb + g * s_bg + n * s_bn
+    cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
+    prog = pid_b * n_blk + pid_blk
+    tile = c_local[:, None] * NP + n[None, :]
+    ck_base = ck_ptr + prog * n_chunks * BLOCK_C * NP + tile
+    sc_base = scratch_ptr + prog * CHUNK * BLOCK_C * NP + tile
+    # per-program partial sums: dB/dC [B, n_blocks, N, L]; dA [B, n_blocks, BLOCK_C, NP]; dD [B, n_blocks, BLOCK_C]
+    dBp_base = dBp_ptr + prog * N * L + n * L
+    dCp_base = dCp_ptr + prog * N * L + n * L
+
+    dh = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
+    dA_acc = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
+    dD_acc = tl.zeros([BLOCK_C], dtype=tl.float32)
+    for kk in range(n_chunks):
+        k = n_chunks - 1 - kk
+        h0 = tl.load(ck_base + k * BLOCK_C * NP)
+        h = h0
+        for i in tl.static_range(CHUNK):  # recompute this chunk's states
+            t = k * CHUNK + i
+            m = c_mask & (c_zero + t < L)
+            nv = n_mask & (n_zero + t < L)
+            u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
+            dt = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
+            if HAS_DTB:
+                dt = dt + dtb
+            if SOFTPLUS:
+                dt = _softplus(dt)
+            dt = tl.where(m, dt, 0.0)
+            Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+            h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * Bt[None, :]
+            tl.store(sc_base + i * BLOCK_C * NP, h)
+        tl.debug_barrier()
+        for j in tl.static_range(CHUNK):  # adjoint recurrence, backwards in time
+            i = CHUNK - 1 - j
+            t = k * CHUNK + i
+            m = c_mask & (c_zero + t < L)
+            nv = n_mask & (n_zero + t < L)
+            h_t = tl.load(sc_base + i * BLOCK_C * NP)
+            if i == 0:
+                h_prev = h0
+            else:
+                h_prev = tl.load(sc_base + (i - 1) * BLOCK_C * NP)
+            u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
+            dt_raw = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
+            if HAS_DTB:
+                dt_raw = dt_raw + dtb
+            if SOFTPLUS:
+                dt = _softplus(dt_raw)
+            else:
+                dt = dt_raw
+            dt = tl.where(m, dt, 0.0)
+            Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+            Ct = tl.load(cc_base + t * s_cl, mask=nv, other=0.0).to(tl.float32)
+            go = tl.load(g_base + t * s_gl, mask=m, other=0.0).to(tl.float32)
+            if HAS_Z:
+                zt = tl.load(z_base + t * s_zl, mask=m, other=0.0).to(tl.float32)
+                y = tl.sum(h_t * Ct[None, :], axis=1)
+                if HAS_D:
+                    y = y + Dv * u
+                sz = tl.sigmoid(zt)
+                gy = go * zt * sz
+                dz = go * y * sz * (1.0 + zt * (1.0 - sz))
+                tl.store(dz_base + t * s_dzl, dz, mask=m)
+            else:
+                gy = go
+            dh = dh + gy[:, None] * Ct[None, :]  # dL/dh_t
+            dC_t = tl.sum(gy[:, None] * h_t, axis=0)  # [NP]
+            dB_t = tl.sum(dh * (dt * u)[:, None], axis=0)
+            tl.store(dCp_base + t, dC_t, mask=nv)
+            tl.store(dBp_base + t, dB_t, mask=nv)
+            dA_t = tl.exp(dt[:, None] * A)
+            s = dh * dA_t * h_prev  # dL/d(delta A) elementwise
+            du = tl.sum(dh * Bt[None, :], axis=1) * dt
+            ddt = tl.sum(s * A + dh * Bt[None, :] * u[:, None], axis=1)
+            if HAS_D:
+                du = du + Dv * gy
+                dD_acc += gy * u
+            dA_acc += s * dt[:, None]
+            if SOFTPLUS:
+                ddt = ddt * tl.sigmoid(dt_raw)
+            tl.store(du_base + t * s_dul, du, mask=m)
+            tl.store(ddt_base + t * s_ddl, ddt, mask=m)
+            dh = dh * dA_t  # carry to h_{t-1}
+        tl.debug_barrier()
+    tl.store(dAp_ptr + prog * BLOCK_C * NP + tile, dA_acc)
+    tl.store(dDp_ptr + prog * BLOCK_C + c_local, dD_acc)
+
+
+def _launch_config(dim, groups, d_state):
+    group_size = dim // groups
+    block_c = min(triton.next_power_of_2(group_size), 64)
+    blocks_per_group = triton.cdiv(group_size, block_c)
+    npow = triton.next_power_of_2(d_state)
+    num_warps = max(1, min(8, block_c * npow // 256))
+    return group_size, block_c, blocks_per_group, npow, num_warps
+
+
+def _as_grouped(M):
+    return M.unsqueeze(1) if M.dim() == 3 else M
+
+
+def _strides(t, n):
+    return tuple(t.stride()) if t is not None else (0,) * n
+
+
+class _TritonScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+        batch, dim, length = u.shape
+        grouped = B.dim() == 4
+        Bg, Cg = _as_grouped(B), _as_grouped(C)
+        groups, d_state = Bg.shape[1], Bg.shape[2]
+        group_size, block_c, bpg, npow, num_warps = _launch_config(dim, groups, d_state)
+        n_chunks = max(1, triton.cdiv(length, CHUNK))
+        n_blocks = groups * bpg
+        ck = torch.empty(batch, n_blocks, n_chunks, block_c, npow, device=u.device, dtype=torch.float32)
+        out = torch.empty(batch, length, dim, device=u.device, dtype=u.dtype).transpose(1, 2)
+        dummy = u
+        _scan_fwd_kernel[(batch, n_blocks)](
+            u, delta, A, Bg, Cg, D if D is not None else dummy, z if z is not None else dummy,
+            delta_bias if delta_bias is not None else dummy, out, ck,
+            length, n_chunks, group_size, bpg,
+            *u.stride(), *delta.stride(), *A.stride(), *Bg.stride(), *Cg.stride(), *_strides(z, 3), *out.stride(),
+            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK,
+            HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=bool(delta_softplus),
+            num_warps=num_warps,
+        )
+        ctx.save_for_backward(u, delta, A, Bg, Cg, D, z, delta_bias, ck)
+        ctx.meta = (bool(delta_softplus), grouped, B.dtype, C.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):
+        u, delta, A, Bg, Cg, D, z, delta_bias, ck = ctx.saved_tensors
+        delta_softplus, grouped, b_dtype, c_dtype = ctx.meta
+        batch, dim, length = u.shape
+        groups, d_state = Bg.shape[1], Bg.shape[2]
+        group_size, block_c, bpg, npow, num_warps = _launch_config(dim, groups, d_state)
+        n_chunks = ck.shape[2]
+        n_blocks = groups * bpg
+        dev = u.device
+        f32 = dict(device=dev, dtype=torch.float32)
+        scratch = torch.empty(batch * n_blocks, CHUNK, block_c, npow, **f32)
+        du = torch.empty_like(u)
+        ddt = torch.empty_like(delta, dtype=torch.float32)
+        dz = torch.empty_like(z) if z is not None else None
+        dBp = torch.empty(batch, n_blocks, d_state, length, **f32)
+        dCp = torch.empty(batch, n_blocks, d_state, length, **f32)
+        dAp = torch.empty(batch, n_blocks, block_c, npow, **f32)
+        dDp = torch.empty(batch, n_blocks, block_c, **f32)
+        dummy = u
+        _scan_bwd_kernel[(batch, n_blocks)](
+            u, delta, A, Bg, Cg, D if D is not None else dummy, z if z is not None else dummy,
+            delta_bias if delta_bias is not None else dummy, gout, ck, scratch,
+            du, ddt, dz if dz is not None else dummy, dBp, dCp, dAp, dDp,
+            length, n_chunks, group_size, bpg,
+            *u.stride(), *delta.stride(), *A.stride(), *Bg.stride(), *Cg.stride(), *_strides(z, 3), *gout.stride(),
+            *du.stride(), *ddt.stride(), *_strides(dz, 3),
+            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK,
+            HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=delta_softplus,
+            num_warps=num_warps,
+        )
+        dB = dBp.view(batch, groups, bpg, d_state, length).sum(2)
+        dC = dCp.view(batch, groups, bpg, d_state, length).sum(2)
+        if not grouped:
+            dB, dC = dB.squeeze(1), dC.squeeze(1)
+        # per-block channel tiles back to [D N] / [D] (tiles past group_size are padding)
+        dA = dAp.sum(0).view(groups, bpg * block_c, npow)[:, :group_size, :d_state].reshape(dim, d_state)
+        dD = dDp.sum(0).view(groups, bpg * block_c)[:, :group_size].reshape(dim) if D is not None else None
+        d_bias = ddt.sum(dim=(0, 2)) if delta_bias is not None else None
+        return (du, ddt.to(delta.dtype), dA.to(A.dtype), dB.to(b_dtype), dC.to(c_dtype),
+                dD.to(D.dtype) if D is not None else None, dz,
+                d_bias.to(delta_bias.dtype) if delta_bias is not None else None, None)
+
+
+def selective_scan_triton(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False):
+    """Fused Triton selective scan (signature and semantics of `selective_scan_ref`); CUDA tensors
+    (or any device under TRITON_INTERPRET=1). Returns u's dtype, laid out channels-last."""
+    if u.dim() != 3 or delta.shape != u.shape:
+        raise ValueError(f"u and delta must both be [batch, dim, L], got {tuple(u.shape)} and {tuple(delta.shape)}")
+    Bg = _as_grouped(B)
+    if u.shape[1] % Bg.shape[1] != 0:
+        raise ValueError(f"channels ({u.shape[1]}) must be divisible by the number of B/C groups ({Bg.shape[1]})")
+    with torch.autocast(device_type=u.device.type, enabled=False):
+        return _TritonScan.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
