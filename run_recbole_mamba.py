@@ -4,6 +4,7 @@
     python run_recbole_mamba.py --model=SASRec --dataset=ml-1m --data_path=../shared/datasets
     python run_recbole_mamba.py --model=LatentMamba --config_files="a.yaml b.yaml" --epochs=5
     python run_recbole_mamba.py --model_list=LatentMamba,SASRec,GRU4Rec --dataset=ml-1m,ml-100k   # comparison
+    python run_recbole_mamba.py --resume=saved/LatentMamba-<time>-last.pth    # continue an interrupted run
 
 Every other --key=value is a RecBole/recbole_mamba config key and overrides all files.
 """
@@ -13,8 +14,10 @@ import sys
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", "-m", default="LatentMamba", help="model name (ours or RecBole's)")
-    parser.add_argument("--dataset", "-d", default="ml-100k", help="dataset name")
+    parser.add_argument("--model", "-m", default=None, help="model name, ours or RecBole's (default LatentMamba)")
+    parser.add_argument("--dataset", "-d", default=None, help="dataset name (default ml-100k)")
+    parser.add_argument("--resume", default=None,
+                        help="a '-last.pth' checkpoint of an interrupted run: continue it (its settings are the defaults)")
     parser.add_argument("--config_files", default=None, help="space-separated yaml files")
     parser.add_argument("--model_list", default=None, help="comma-separated models to compare (see compare.py)")
     parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its table and plot")
@@ -27,13 +30,16 @@ def main(argv=None):
     from recbole_mamba.quick_start import run
 
     config_files = args.config_files.split() if args.config_files else None
+    if not args.resume:
+        args.model, args.dataset = args.model or "LatentMamba", args.dataset or "ml-100k"
     if args.model_list:
+        args.dataset = args.dataset or "ml-100k"
         from recbole_mamba.compare import compare
 
         rows = compare(args.model_list.split(","), args.dataset.split(","), config_files, rest, args.compare_dir)
         return 0 if any(r["status"] == "ok" for r in rows) else 1
     try:
-        run(model=args.model, dataset=args.dataset, config_file_list=config_files, cmd_args=rest)
+        run(model=args.model, dataset=args.dataset, config_file_list=config_files, cmd_args=rest, resume=args.resume)
     except RecBoleMambaError as exc:
         print(f"run_recbole_mamba: error: {exc}", file=sys.stderr)
         return 2

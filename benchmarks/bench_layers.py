@@ -172,7 +172,8 @@ def copy_bandwidth():
 
 def scan_rows(args, L, batch, bandwidth):
     rows = []
-    for label, channels, groups, n in [("LatentMamba scan C128 G4 N16", 128, 4, 16), ("Mamba1 scan C128 G1 N32", 128, 1, 32)]:
+    shapes = [("LatentMamba scan C128 G4 N16", 128, 4, 16), ("Mamba1 scan C128 G1 N32", 128, 1, 32)]
+    for label, channels, groups, n in shapes:
         g = torch.Generator(device=DEV).manual_seed(0)
         r = lambda *s: torch.randn(*s, device=DEV, generator=g)  # noqa: E731
         u, delta, z = r(batch, channels, L), r(batch, channels, L) * 0.5, r(batch, channels, L)
@@ -215,7 +216,8 @@ def table(rows, lengths):
             elif "error" in r:
                 cells.append("error")
             else:
-                cells.append(f"{r['ms']:.2f} ({r.get('peak_MiB', '–')})" + (f" {r['x_floor']}x floor" if "x_floor" in r else ""))
+                floor = f" {r['x_floor']}x floor" if "x_floor" in r else ""
+                cells.append(f"{r['ms']:.2f} ({r.get('peak_MiB', '–')}){floor}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -97,7 +97,8 @@ def main():
              (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None), (3, 160, 33, 12, 2)]
     variants = [dict()]
     if "triton" in BACKENDS:
-        variants += [dict(channels_last=True), dict(dtype=torch.bfloat16), dict(dtype=torch.bfloat16, channels_last=True)]
+        variants += [dict(channels_last=True), dict(dtype=torch.bfloat16),
+                     dict(dtype=torch.bfloat16, channels_last=True)]
     for v in variants:
         for i, case in enumerate(cases):
             for row in scan_case(*case, seed=i, **v):

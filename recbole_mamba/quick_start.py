@@ -124,28 +124,41 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
 
 
 class TrainingRecorder:
-    """Wraps a trainer's _train_epoch / _valid_epoch: seconds per training epoch and the epoch of each validation."""
+    """Wraps a trainer's _train_epoch / _valid_epoch: seconds per training epoch and the epoch of each validation.
+
+    Its state travels in resumable checkpoints, so a resumed run reports every epoch of the whole run."""
 
     def __init__(self, trainer):
         self.seconds, self.valid = [], []  # valid: (epoch index, score)
+        self._epoch = -1
         train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
 
-        def timed(*args, **kwargs):
+        def timed(train_data, epoch_idx, *args, **kwargs):
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            out = train_epoch(*args, **kwargs)
+            out = train_epoch(train_data, epoch_idx, *args, **kwargs)
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             self.seconds.append(time.perf_counter() - start)
+            self._epoch = epoch_idx
             return out
 
         def validated(*args, **kwargs):
             score, result = valid_epoch(*args, **kwargs)
-            self.valid.append((len(self.seconds) - 1, float(score)))
+            self.valid.append((self._epoch, float(score)))
             return score, result
 
         trainer._train_epoch, trainer._valid_epoch = timed, validated
+        trainer.recorder = self
+
+    def state(self):
+        return {"seconds": list(self.seconds), "valid": [list(v) for v in self.valid]}
+
+    def load_state(self, state):
+        self.seconds = list(state["seconds"])
+        self.valid = [tuple(v) for v in state["valid"]]
+        self._epoch = self.valid[-1][0] if self.valid else -1
 
     def best_epoch(self, bigger=True):
         if not self.valid:
@@ -154,13 +167,32 @@ class TrainingRecorder:
         return pick(self.valid, key=lambda ev: ev[1])[0]
 
 
+def resume_settings(resume, model=None, dataset=None, config_dict=None):
+    """(model, dataset, config_dict) of the run that wrote the resumable checkpoint `resume`; what the
+    caller gives explicitly wins. Read before any data is loaded, so a bad file fails fast."""
+    from recbole_mamba.trainer import safe_load
+
+    if not os.path.isfile(resume):
+        raise ConfigError(f"resume checkpoint {resume} does not exist")
+    state = safe_load(resume, map_location="cpu")
+    if "rng" not in state:
+        raise ConfigError(f"{resume} is not a resumable checkpoint: resume from the '-last.pth' file a run "
+                          f"writes next to its best model")
+    merged = {**(state.get("run_config") or {}), **(config_dict or {})}
+    return model or state["config"]["model"], dataset or state["config"]["dataset"], merged
+
+
 def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None, saved=True,
-        verbose=True):
+        verbose=True, resume=None):
     """Train, validate and test one model; returns RecBole's result dict plus cost figures.
 
     Keys: best_valid_score, valid_score_bigger, best_valid_result, test_result, model, dataset,
     params, epochs, best_epoch, train_s_per_epoch, peak_gpu_mem_gib (None on CPU), saved_model_file.
+    resume: a `<model>-<time>-last.pth` file written by an earlier run: training continues from it with
+    every random state restored (same result as the uninterrupted run); its settings are the defaults.
     """
+    if resume:
+        model, dataset, config_dict = resume_settings(resume, model, dataset, config_dict)
     config = make_config(model, dataset, config_file_list, config_dict, cmd_args)
     init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
@@ -182,6 +214,8 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
 
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
     timer = TrainingRecorder(trainer)
+    if resume:
+        trainer.resume_checkpoint(resume)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     best_valid_score, best_valid_result = trainer.fit(

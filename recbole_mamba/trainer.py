@@ -5,13 +5,20 @@
   untrusted source cannot execute code. (RecBole's own format pickles the Config object with protocol 4, which
   torch's weights-only unpickler cannot read at all.)
 - `enable_amp: True` trains under autocast in `amp_dtype` (bfloat16 by default; RecBole alone would use float16).
+- Resume: after every validation the trainer also writes `<best file>-last.pth` (model, optimizer, early-stopping
+  counters, best result so far, the path of the best checkpoint, and every random state training draws from:
+  torch CPU/CUDA, numpy, python, the train loader's generator). `resume_checkpoint` restores all of it, so an
+  interrupted run resumed from its last checkpoint ends exactly where the uninterrupted run would have.
 - A NaN/Inf training loss stops training with TrainingDivergedError naming the epoch and batch; the best
   checkpoint written so far stays on disk.
 Models with a trainer of their own define `<Model>Trainer` in this module.
 """
 import enum
 import functools
+import os
+import random
 
+import numpy as np
 import torch
 
 from recbole_mamba.errors import RecBoleMambaError
@@ -29,10 +36,10 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars (np.float64 is a float)
+        return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars
-        return value.item()
     return str(value)
 
 
@@ -54,15 +61,50 @@ def safe_load(path, map_location=None):
             f"own trainers; a file from elsewhere could run code when unpickled.") from None
 
 
+def last_checkpoint_file(saved_model_file):
+    """Where the resumable checkpoint of a run whose best model goes to `saved_model_file` is written."""
+    stem, ext = os.path.splitext(saved_model_file)
+    return f"{stem}-last{ext or '.pth'}"
+
+
+def rng_state(train_data=None):
+    """Every random state training draws from, as plain tensors/numbers (weights-only loadable)."""
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+                  "cached_gaussian": float(cached)},
+        "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+    generator = getattr(train_data, "generator", None)
+    state["loader"] = generator.get_state() if generator is not None else None
+    return state
+
+
+def restore_rng_state(state, train_data=None):
+    torch.set_rng_state(state["torch"])
+    npy = state["numpy"]
+    np.random.set_state(("MT19937", npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached_gaussian"]))
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["internal"]), py["gauss_next"]))
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    generator = getattr(train_data, "generator", None)
+    if state.get("loader") is not None and generator is not None:
+        generator.set_state(state["loader"])
+
+
 class SafeTrainerMixin:
     _epoch_idx = 0
     _batch_idx = -1
+    _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
+    recorder = None  # quick_start.TrainingRecorder, whose history a resumable checkpoint carries
 
-    def _save_checkpoint(self, epoch, verbose=True, **kwargs):
-        if not self.config["single_spec"] and self.config["local_rank"] != 0:
-            return
-        saved_model_file = kwargs.pop("saved_model_file", self.saved_model_file)
-        state = {
+    def _checkpoint_state(self, epoch):
+        return {
             "config": plain(self.config.final_config_dict),
             "run_config": plain(self.config.external_config_dict),  # what the user set: rebuilds the Config
             "epoch": int(epoch),
@@ -72,9 +114,70 @@ class SafeTrainerMixin:
             "other_parameter": self.model.other_parameter(),
             "optimizer": self.optimizer.state_dict(),
         }
-        torch.save(state, saved_model_file)
+
+    def _save_checkpoint(self, epoch, verbose=True, **kwargs):
+        if not self.config["single_spec"] and self.config["local_rank"] != 0:
+            return
+        saved_model_file = kwargs.pop("saved_model_file", self.saved_model_file)
+        torch.save(self._checkpoint_state(epoch), saved_model_file)
         if verbose:
             self.logger.info(f"Saving current: {saved_model_file}")
+
+    def _save_last(self, epoch, train_data, stopped):
+        if not self.config["single_spec"] and self.config["local_rank"] != 0:
+            return
+        state = self._checkpoint_state(epoch)
+        state.update({
+            "best_valid_result": plain(self.best_valid_result),
+            "best_model_file": self.saved_model_file,
+            "stopped": bool(stopped),
+            "rng": rng_state(train_data),
+            "history": self.recorder.state() if self.recorder is not None else None,
+        })
+        path = last_checkpoint_file(self.saved_model_file)
+        torch.save(state, path + ".tmp")  # never leave a half-written file where the last good one was
+        os.replace(path + ".tmp", path)
+
+    def fit(self, train_data, valid_data=None, verbose=True, saved=True, show_progress=False, callback_fn=None):
+        resumed, self._resumed = self._resumed, None
+        if resumed is not None:
+            if resumed["stopped"] or self.start_epoch >= self.epochs:
+                # (RecBole's fit would overwrite the best model file with the current weights here)
+                self.logger.info("the resumed run had already finished: nothing left to train")
+                return self.best_valid_score, self.best_valid_result
+            restore_rng_state(resumed["rng"], train_data)
+
+        def after_validation(epoch_idx, valid_score):
+            if saved:
+                stopped = self.cur_step > self.stopping_step  # RecBole's early-stopping condition
+                self._save_last(epoch_idx, train_data, stopped)
+            if callback_fn is not None:
+                callback_fn(epoch_idx, valid_score)
+
+        return super().fit(train_data, valid_data, verbose=verbose, saved=saved, show_progress=show_progress,
+                           callback_fn=after_validation)
+
+    def resume_checkpoint(self, resume_file):
+        """Continue the run whose `<...>-last.pth` is `resume_file` (keeps writing its best model file)."""
+        state = safe_load(str(resume_file), map_location=self.device)
+        if "rng" not in state:
+            raise RecBoleMambaError(f"{resume_file} is not a resumable checkpoint: resume from the "
+                                    f"'-last.pth' file a run writes next to its best model")
+        if state["config"]["model"].lower() != self.config["model"].lower():
+            raise RecBoleMambaError(f"{resume_file} was written by {state['config']['model']}, "
+                                    f"not {self.config['model']}")
+        self.model.load_state_dict(state["state_dict"])
+        self.model.load_other_parameter(state.get("other_parameter"))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.start_epoch = state["epoch"] + 1
+        self.cur_step = state["cur_step"]
+        self.best_valid_score = state["best_valid_score"]
+        self.best_valid_result = state["best_valid_result"]
+        self.saved_model_file = state["best_model_file"]
+        if self.recorder is not None and state.get("history"):
+            self.recorder.load_state(state["history"])
+        self._resumed = state
+        self.logger.info(f"resuming from {resume_file} at epoch {self.start_epoch}; best model: {self.saved_model_file}")
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1

@@ -32,6 +32,11 @@ def test_invalid_config_value():
     assert r.returncode == 2 and "divisible by n_heads" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_resume_from_a_missing_checkpoint(tmp_path):
+    r = cli(f"--resume={tmp_path}/LatentMamba-x-last.pth")
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_malformed_argument():
     r = cli("--model=LatentMamba", "epochs=1")
     assert r.returncode == 2 and "--key=value" in r.stderr

@@ -1,4 +1,6 @@
 """Checkpoints load weights-only and reproduce predictions; NaN stops training clearly; runs are deterministic."""
+import os
+
 import pytest
 import torch
 
@@ -44,3 +46,54 @@ def test_same_seed_same_metrics(tiny_config):
     second = run("LatentMamba", "tiny", config_dict=tiny_config, cmd_args=[], saved=False)
     assert first["test_result"] == second["test_result"]
     assert first["best_valid_result"] == second["best_valid_result"]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("model,extra", [("LatentMamba", {}), ("SASRec", {"loss_type": "BPR"})])
+def test_resumed_run_equals_uninterrupted_run(model, extra, tiny_config, tmp_path, monkeypatch):
+    # dropout on, shuffled batches, (for BPR) sampled negatives: every random state matters here
+    cfg = {**tiny_config, **extra, "epochs": 4, "stopping_step": 10, "checkpoint_dir": str(tmp_path / "a"),
+           "dropout_prob": 0.3, "hidden_dropout_prob": 0.3, "attn_dropout_prob": 0.3}
+    if extra.get("loss_type") == "BPR":
+        cfg["train_neg_sample_args"] = {"distribution": "uniform", "sample_num": 1}
+    full = run(model=model, dataset="tiny", config_dict=cfg, cmd_args=[])
+
+    from recbole_mamba import trainer as trainer_mod
+    real_save_last = trainer_mod.SafeTrainerMixin._save_last
+
+    def crash_after_epoch_1(self, epoch, *args, **kwargs):
+        real_save_last(self, epoch, *args, **kwargs)
+        if epoch == 1:
+            raise _Interrupted()
+    monkeypatch.setattr(trainer_mod.SafeTrainerMixin, "_save_last", crash_after_epoch_1)
+    cfg_b = {**cfg, "checkpoint_dir": str(tmp_path / "b")}
+    with pytest.raises(_Interrupted):
+        run(model=model, dataset="tiny", config_dict=cfg_b, cmd_args=[])
+    monkeypatch.setattr(trainer_mod.SafeTrainerMixin, "_save_last", real_save_last)
+    torch.manual_seed(12345)  # a fresh process would start from other random states: they must be restored
+    last = [f for f in os.listdir(tmp_path / "b") if f.endswith("-last.pth")]
+    assert len(last) == 1
+    resumed = run(resume=str(tmp_path / "b" / last[0]))  # model, dataset and settings come from the checkpoint
+
+    assert resumed["model"] == model and resumed["epochs"] == full["epochs"] == 4
+    assert resumed["best_valid_result"] == full["best_valid_result"]
+    assert resumed["test_result"] == full["test_result"]
+    assert resumed["best_epoch"] == full["best_epoch"]
+    best_file = resumed["saved_model_file"]  # still the interrupted run's best model, not the resume file
+    assert best_file.startswith(str(tmp_path / "b")) and not best_file.endswith("-last.pth")
+    a = torch.load(full["saved_model_file"], weights_only=True)["state_dict"]
+    b = torch.load(resumed["saved_model_file"], weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_a_best_model_checkpoint(tiny_config, tmp_path):
+    from recbole_mamba.errors import ConfigError
+    result = run(model="LatentMamba", dataset="tiny", config_dict={**tiny_config, "checkpoint_dir": str(tmp_path)},
+                 cmd_args=[])
+    with pytest.raises(ConfigError, match="not a resumable checkpoint"):
+        run(resume=result["saved_model_file"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        run(resume=str(tmp_path / "nope-last.pth"))
