@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Issue #7: every model trained to early stopping on ml-1m, several runs at once on one GPU, resumable across
+# device sessions. Usage (GPU machine, repo root, after `source .device/setup.sh`):
+#   setsid nohup bash benchmarks/accuracy_suite.sh /tmp/acc > /tmp/acc/suite.log 2>&1 < /dev/null &
+# Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
+# `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes
+# from it (same settings, random states restored) and appends to its log. Collect the table with
+#   python benchmarks/collect_results.py $DIR/logs/*.log
+# NAME is a model, or HMamba-half for HMamba's half variant. RUNS and EXTRA (more --key=value for all) override.
+set -u
+DIR=${1:-/tmp/acc}
+DATA=${DATA_PATH:-/tmp/datasets}
+RUNS=${RUNS-"LatentMamba:2020 LatentMamba:2021 LatentMamba:2022 SASRec:2020 SASRec:2021 SASRec:2022 HMamba:2020 HMamba-half:2020 Mamba4Rec:2020 BERT4Rec:2020 GRU4Rec:2020"}
+EXTRA=${EXTRA-""}
+export PYTHONUNBUFFERED=1
+mkdir -p "$DIR/logs" "$DIR/ck"
+for run in $RUNS; do
+  name=${run%%:*}; seed=${run##*:}; model=${name%%-*}
+  variant=""; [ "$name" = "HMamba-half" ] && variant="--variant=half"
+  ck="$DIR/ck/${name}_${seed}"; log="$DIR/logs/${name}_${seed}.log"
+  mkdir -p "$ck"
+  last=$(ls -t "$ck"/*-last.pth 2>/dev/null | head -1)
+  if [ -n "$last" ]; then
+    echo "$(date -u +%FT%TZ) resume $name seed $seed from $last"
+    python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" $EXTRA >> "$log" 2>&1 &
+  else
+    echo "$(date -u +%FT%TZ) start $name seed $seed"
+    python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
+      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" $EXTRA \
+      > "$log" 2>&1 &
+  fi
+done
+wait
+echo "$(date -u +%FT%TZ) all runs ended"

@@ -1,0 +1,102 @@
+"""Results table from RecBole run logs (ours or RecBole's), for docs/results.md.
+
+    python benchmarks/collect_results.py LOG [LOG ...] [--md out.md]
+
+One row per log file (named NAME_SEED.log by benchmarks/accuracy_suite.sh; a resumed run appends to its log):
+status (early-stopped = converged under the protocol; finished = ran out of epochs; running/interrupted), epochs
+trained, best epoch, best valid NDCG@10, test metrics, median train s/epoch, peak GPU memory, parameters, seed.
+Only what the log says is reported; a run without a test result gets none.
+"""
+import argparse
+import os
+import re
+import statistics
+import sys
+
+EPOCH_TRAIN = re.compile(r"epoch (\d+) training \[time: ([\d.]+)s")
+EPOCH_VALID = re.compile(r"epoch (\d+) evaluating \[time: [\d.]+s, valid_score: ([\d.]+)\]")
+FINISHED = re.compile(r"Finished training, best eval result in epoch (\d+)")
+METRIC = re.compile(r"'([a-z]+@\d+)'[:,] (?:np\.float64\()?([\d.]+)")
+SETTING = re.compile(r"^(seed|variant|epochs|enable_amp|MAX_ITEM_LIST_LENGTH) = (.+)$")
+PARAMS = re.compile(r"trainable parameters: (\d+)")
+PEAK = re.compile(r"peak GPU memory ([\d.]+) GiB")
+
+
+def parse(path):
+    train, valid, settings = {}, {}, {}
+    best_valid = test = None
+    finished = params = peak = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if m := EPOCH_TRAIN.search(line):
+                train[int(m[1])] = float(m[2])
+            elif m := EPOCH_VALID.search(line):
+                valid[int(m[1])] = float(m[2])
+            elif m := FINISHED.search(line):
+                finished = int(m[1])
+            elif "best valid :" in line:
+                best_valid = dict((k, float(v)) for k, v in METRIC.findall(line))
+            elif "test result:" in line:
+                test = dict((k, float(v)) for k, v in METRIC.findall(line))
+            elif m := PARAMS.search(line):
+                params = int(m[1])
+            elif m := SETTING.match(line):
+                settings[m[1]] = m[2]
+            if m := PEAK.search(line):
+                peak = float(m[1])
+    epochs = len(train)
+    if finished is not None:
+        status = "early-stopped"
+    elif test is not None:
+        status = "finished (ran out of epochs)"
+    else:
+        status = "running or interrupted"
+    best_epoch = finished
+    if best_epoch is None and valid:
+        best_epoch = max(sorted(valid), key=lambda e: valid[e])  # first epoch with the best score
+    return {
+        "run": os.path.splitext(os.path.basename(path))[0], "status": status, "epochs": epochs,
+        "best_epoch": best_epoch, "best_valid_ndcg@10": max(valid.values()) if valid else None,
+        "valid": best_valid or {}, "test": test or {},
+        "s_per_epoch": statistics.median(train.values()) if train else None,
+        "peak_gib": peak, "params": params, **{k: settings.get(k) for k in ("seed", "variant", "enable_amp")},
+    }
+
+
+def fmt(value, digits=4):
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def table(rows):
+    keys = ["ndcg@10", "hit@10", "mrr@10", "ndcg@20", "hit@20", "mrr@20"]
+    head = ["run", "status", "epochs", "best epoch", "valid NDCG@10"] + [f"test {k}" for k in keys] + \
+        ["s/epoch", "peak GiB", "params", "seed"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        valid_ndcg = r["valid"].get("ndcg@10", r["best_valid_ndcg@10"])
+        cells = [r["run"], r["status"], str(r["epochs"]), fmt(r["best_epoch"]), fmt(valid_ndcg)]
+        cells += [fmt(r["test"].get(k)) for k in keys]
+        cells += [fmt(r["s_per_epoch"], 1), fmt(r["peak_gib"], 2), fmt(r["params"]), fmt(r["seed"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("logs", nargs="+")
+    p.add_argument("--md", default=None, help="also write the table here")
+    args = p.parse_args()
+    rows = [parse(path) for path in args.logs]
+    out = table(rows)
+    print(out)
+    if args.md:
+        with open(args.md, "w") as f:
+            f.write(out + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

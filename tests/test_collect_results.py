@@ -1,0 +1,54 @@
+"""benchmarks/collect_results.py reads the logs our runs really write (RecBole's file logger)."""
+import csv
+import glob
+import importlib.util
+import os
+import subprocess
+import sys
+
+from conftest import REPO_DIR, TINY
+
+SCRIPT = os.path.join(REPO_DIR, "benchmarks", "collect_results.py")
+spec = importlib.util.spec_from_file_location("collect_results", SCRIPT)
+collect = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(collect)
+
+
+def test_collector_matches_the_run_result(tmp_path):
+    # a fresh process: under pytest RecBole's logging.basicConfig finds pytest's handler and writes no log file
+    env = dict(os.environ, PYTHONPATH=REPO_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    args = [f"--{k}={v}" for k, v in TINY.items() if k not in ("state", "epochs")]
+    r = subprocess.run([sys.executable, os.path.join(REPO_DIR, "run_recbole_mamba.py"), "--model_list=GRU4Rec",
+                        "--dataset=tiny", "--epochs=2", "--topk=[10,20]", "--state=INFO", "--compare_dir=out", *args],
+                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    logs = glob.glob(str(tmp_path / "log" / "**" / "*.log"), recursive=True)
+    assert len(logs) == 1
+    with open(tmp_path / "out" / "comparison.csv") as f:
+        truth = next(csv.DictReader(f))
+    row = collect.parse(logs[0])
+    assert row["status"] == "finished (ran out of epochs)" and row["epochs"] == int(truth["epochs"]) == 2
+    assert row["best_epoch"] == int(truth["best_epoch"]) and row["params"] == int(truth["params"])
+    assert row["seed"] == "2020"
+    for k in ("hit@10", "ndcg@10", "mrr@20", "ndcg@20"):
+        assert row["test"][k] == round(float(truth[f"test {k}"]), 4)
+        assert row["valid"][k] == round(float(truth[f"valid {k}"]), 4)
+    assert "| GRU4Rec_2020 |" in collect.table([{**row, "run": "GRU4Rec_2020"}])
+
+
+def test_collector_reads_early_stopping_and_unfinished_runs(tmp_path):
+    log = tmp_path / "SASRec_2021.log"
+    log.write_text("seed = 2021\n"
+                   "24 Nov 00:00    INFO  epoch 0 training [time: 20.00s, train loss: 3.0]\n"
+                   "24 Nov 00:00    INFO  epoch 0 evaluating [time: 0.20s, valid_score: 0.050000]\n"
+                   "24 Nov 00:01    INFO  epoch 1 training [time: 22.00s, train loss: 2.0]\n"
+                   "24 Nov 00:01    INFO  epoch 1 evaluating [time: 0.20s, valid_score: 0.040000]\n")
+    row = collect.parse(str(log))
+    assert row["status"] == "running or interrupted" and row["test"] == {} and row["best_epoch"] == 0
+    assert row["s_per_epoch"] == 21.0 and row["seed"] == "2021" and row["best_valid_ndcg@10"] == 0.05
+    with open(log, "a") as f:
+        f.write("24 Nov 00:02    INFO  Finished training, best eval result in epoch 0\n"
+                "24 Nov 00:02    INFO  test result: OrderedDict({'hit@10': np.float64(0.3), "
+                "'ndcg@10': np.float64(0.17)})\n")
+    row = collect.parse(str(log))
+    assert row["status"] == "early-stopped" and row["test"] == {"hit@10": 0.3, "ndcg@10": 0.17}
