@@ -4,29 +4,22 @@
     python benchmarks/triton_launch_sweep.py      (CUDA + Triton)
 """
 import json
+import os
+import sys
 
 import torch
 import triton
 
-import recbole_mamba.ops.scan_triton as scan_triton
-from recbole_mamba.ops.selective_scan import selective_scan
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import recbole_mamba.ops.scan_triton as scan_triton  # noqa: E402
+from bench_layers import timer  # noqa: E402  (CUDA-event median)
+from recbole_mamba.ops.selective_scan import selective_scan  # noqa: E402
+
+
+def median_ms(fn):
+    return timer(fn, warm=3, reps=10)
 
 B, L, CHANNELS, GROUPS, N = 2048, 200, 128, 4, 16
-
-
-def median_ms(fn, warm=3, reps=10):
-    for _ in range(warm):
-        fn()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize()
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return sorted(times)[len(times) // 2]
 
 
 def main():

@@ -35,6 +35,51 @@ def _softplus(x):
 
 
 @triton.jit
+def _program_tile(pid_blk, group_size, blocks_per_group, A_ptr, s_ac, s_an, D_ptr, dtb_ptr,
+                  N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, HAS_D: tl.constexpr, HAS_DTB: tl.constexpr):
+    """The channels of program `pid_blk` (a block of one B/C group) and their per-channel parameters:
+    (group, local ids, channel ids, channel mask, state ids, state mask, int zeros [BLOCK_C], int zeros [NP],
+    A [BLOCK_C NP], D [BLOCK_C], delta_bias [BLOCK_C]); absent D / delta_bias are zeros."""
+    g = pid_blk // blocks_per_group
+    c_local = tl.arange(0, BLOCK_C)
+    c_in_group = (pid_blk % blocks_per_group) * BLOCK_C + c_local
+    c_mask = c_in_group < group_size
+    c = g * group_size + c_in_group
+    n = tl.arange(0, NP)
+    n_mask = n < N
+    c_zero = tl.zeros([BLOCK_C], dtype=tl.int32)  # t + zeros: per-lane masks from a scalar step index
+    n_zero = tl.zeros([NP], dtype=tl.int32)
+    A = tl.load(A_ptr + c[:, None] * s_ac + n[None, :] * s_an, mask=c_mask[:, None] & n_mask[None, :],
+                other=0.0).to(tl.float32)
+    Dv = tl.zeros([BLOCK_C], dtype=tl.float32)
+    if HAS_D:
+        Dv = tl.load(D_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    dtb = tl.zeros([BLOCK_C], dtype=tl.float32)
+    if HAS_DTB:
+        dtb = tl.load(dtb_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    return g, c_local, c, c_mask, n, n_mask, c_zero, n_zero, A, Dv, dtb
+
+
+@triton.jit
+def _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask, n_mask, c_zero, n_zero,
+                 HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr):
+    """Step t's masks and inputs: (m, nv, u, dt before softplus, dt, B_t); dt is 0 on padded steps (t >= L), so
+    they leave the state unchanged."""
+    m = c_mask & (c_zero + t < L)
+    nv = n_mask & (n_zero + t < L)
+    u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
+    dt_raw = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
+    if HAS_DTB:
+        dt_raw = dt_raw + dtb
+    dt = dt_raw
+    if SOFTPLUS:
+        dt = _softplus(dt_raw)
+    dt = tl.where(m, dt, 0.0)
+    Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+    return m, nv, u, dt_raw, dt, Bt
+
+
+@triton.jit
 def _scan_fwd_kernel(
     u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, out_ptr, ck_ptr,
     L, n_chunks, group_size, blocks_per_group,
@@ -46,21 +91,8 @@ def _scan_fwd_kernel(
 ):
     pid_b = tl.program_id(0).to(tl.int64)
     pid_blk = tl.program_id(1)
-    g = pid_blk // blocks_per_group
-    c_in_group = (pid_blk % blocks_per_group) * BLOCK_C + tl.arange(0, BLOCK_C)
-    c_mask = c_in_group < group_size
-    c = g * group_size + c_in_group  # [BLOCK_C] channel ids
-    n = tl.arange(0, NP)
-    n_mask = n < N
-    cn_mask = c_mask[:, None] & n_mask[None, :]
-    c_zero = tl.zeros([BLOCK_C], dtype=tl.int32)  # t + zeros: per-lane masks from a scalar step index
-    n_zero = tl.zeros([NP], dtype=tl.int32)
-
-    A = tl.load(A_ptr + c[:, None] * s_ac + n[None, :] * s_an, mask=cn_mask, other=0.0).to(tl.float32)
-    if HAS_D:
-        Dv = tl.load(D_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
-    if HAS_DTB:
-        dtb = tl.load(dtb_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    g, c_local, c, c_mask, n, n_mask, c_zero, n_zero, A, Dv, dtb = _program_tile(
+        pid_blk, group_size, blocks_per_group, A_ptr, s_ac, s_an, D_ptr, dtb_ptr, N, NP, BLOCK_C, HAS_D, HAS_DTB)
     u_base = u_ptr + pid_b * s_ub + c * s_uc
     dt_base = dt_ptr + pid_b * s_db + c * s_dc
     z_base = z_ptr + pid_b * s_zb + c * s_zc
@@ -69,23 +101,15 @@ def _scan_fwd_kernel(
     cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
     # checkpoints: [B, n_blocks, n_chunks, BLOCK_C, NP] contiguous float32
     ck_base = ck_ptr + ((pid_b * tl.num_programs(1) + pid_blk) * n_chunks) * BLOCK_C * NP \
-        + tl.arange(0, BLOCK_C)[:, None] * NP + n[None, :]
+        + c_local[:, None] * NP + n[None, :]
 
     h = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
     for k in range(n_chunks):
         tl.store(ck_base + k * BLOCK_C * NP, h)
         for i in tl.static_range(CHUNK):
             t = k * CHUNK + i
-            m = c_mask & (c_zero + t < L)
-            nv = n_mask & (n_zero + t < L)
-            u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
-            dt = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
-            if HAS_DTB:
-                dt = dt + dtb
-            if SOFTPLUS:
-                dt = _softplus(dt)
-            dt = tl.where(m, dt, 0.0)  # padded steps leave the state unchanged
-            Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+            m, nv, u, dt_raw, dt, Bt = _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask,
+                                                    n_mask, c_zero, n_zero, HAS_DTB, SOFTPLUS)
             Ct = tl.load(cc_base + t * s_cl, mask=nv, other=0.0).to(tl.float32)
             h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * Bt[None, :]
             y = tl.sum(h * Ct[None, :], axis=1)
@@ -112,22 +136,8 @@ def _scan_bwd_kernel(
     pid_b = tl.program_id(0).to(tl.int64)
     pid_blk = tl.program_id(1)
     n_blk = tl.num_programs(1)
-    g = pid_blk // blocks_per_group
-    c_local = tl.arange(0, BLOCK_C)
-    c_in_group = (pid_blk % blocks_per_group) * BLOCK_C + c_local
-    c_mask = c_in_group < group_size
-    c = g * group_size + c_in_group
-    n = tl.arange(0, NP)
-    n_mask = n < N
-    cn_mask = c_mask[:, None] & n_mask[None, :]
-    c_zero = tl.zeros([BLOCK_C], dtype=tl.int32)  # t + zeros: per-lane masks from a scalar step index
-    n_zero = tl.zeros([NP], dtype=tl.int32)
-
-    A = tl.load(A_ptr + c[:, None] * s_ac + n[None, :] * s_an, mask=cn_mask, other=0.0).to(tl.float32)
-    if HAS_D:
-        Dv = tl.load(D_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
-    if HAS_DTB:
-        dtb = tl.load(dtb_ptr + c, mask=c_mask, other=0.0).to(tl.float32)
+    g, c_local, c, c_mask, n, n_mask, c_zero, n_zero, A, Dv, dtb = _program_tile(
+        pid_blk, group_size, blocks_per_group, A_ptr, s_ac, s_an, D_ptr, dtb_ptr, N, NP, BLOCK_C, HAS_D, HAS_DTB)
     u_base = u_ptr + pid_b * s_ub + c * s_uc
     dt_base = dt_ptr + pid_b * s_db + c * s_dc
     z_base = z_ptr + pid_b * s_zb + c * s_zc
@@ -154,39 +164,21 @@ def _scan_bwd_kernel(
         h = h0
         for i in tl.static_range(CHUNK):  # recompute this chunk's states
             t = k * CHUNK + i
-            m = c_mask & (c_zero + t < L)
-            nv = n_mask & (n_zero + t < L)
-            u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
-            dt = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
-            if HAS_DTB:
-                dt = dt + dtb
-            if SOFTPLUS:
-                dt = _softplus(dt)
-            dt = tl.where(m, dt, 0.0)
-            Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+            m, nv, u, dt_raw, dt, Bt = _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask,
+                                                    n_mask, c_zero, n_zero, HAS_DTB, SOFTPLUS)
             h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * Bt[None, :]
             tl.store(sc_base + i * BLOCK_C * NP, h)
         tl.debug_barrier()
         for j in tl.static_range(CHUNK):  # adjoint recurrence, backwards in time
             i = CHUNK - 1 - j
             t = k * CHUNK + i
-            m = c_mask & (c_zero + t < L)
-            nv = n_mask & (n_zero + t < L)
             h_t = tl.load(sc_base + i * BLOCK_C * NP)
             if i == 0:
                 h_prev = h0
             else:
                 h_prev = tl.load(sc_base + (i - 1) * BLOCK_C * NP)
-            u = tl.load(u_base + t * s_ul, mask=m, other=0.0).to(tl.float32)
-            dt_raw = tl.load(dt_base + t * s_dl, mask=m, other=0.0).to(tl.float32)
-            if HAS_DTB:
-                dt_raw = dt_raw + dtb
-            if SOFTPLUS:
-                dt = _softplus(dt_raw)
-            else:
-                dt = dt_raw
-            dt = tl.where(m, dt, 0.0)
-            Bt = tl.load(b_base + t * s_bl, mask=nv, other=0.0).to(tl.float32)
+            m, nv, u, dt_raw, dt, Bt = _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask,
+                                                    n_mask, c_zero, n_zero, HAS_DTB, SOFTPLUS)
             Ct = tl.load(cc_base + t * s_cl, mask=nv, other=0.0).to(tl.float32)
             go = tl.load(g_base + t * s_gl, mask=m, other=0.0).to(tl.float32)
             if HAS_Z:
