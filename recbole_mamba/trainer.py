@@ -44,10 +44,8 @@ def plain(value):
 
 
 def amp_dtype(config):
-    name = config["amp_dtype"] or "bfloat16"
-    if name not in ("bfloat16", "float16"):
-        raise RecBoleMambaError(f"amp_dtype must be bfloat16 or float16, got {name!r}")
-    return getattr(torch, name)
+    """torch dtype of `amp_dtype` (bfloat16 | float16, checked by quick_start.make_config before data loads)."""
+    return getattr(torch, config["amp_dtype"] or "bfloat16")
 
 
 def safe_load(path, map_location=None):
