@@ -97,3 +97,14 @@ def test_resume_refuses_a_best_model_checkpoint(tiny_config, tmp_path):
         run(resume=result["saved_model_file"])
     with pytest.raises(ConfigError, match="does not exist"):
         run(resume=str(tmp_path / "nope-last.pth"))
+
+
+def test_resuming_a_finished_run_trains_nothing_and_keeps_the_best_model(tiny_config, tmp_path):
+    cfg = {**tiny_config, "epochs": 2, "checkpoint_dir": str(tmp_path)}
+    first = run(model="Mamba4Rec", dataset="tiny", config_dict=cfg, cmd_args=[])
+    best_before = torch.load(first["saved_model_file"], weights_only=True)["state_dict"]
+    last = first["saved_model_file"][:-len(".pth")] + "-last.pth"
+    again = run(resume=last)
+    assert again["test_result"] == first["test_result"] and again["epochs"] == 2
+    best_after = torch.load(first["saved_model_file"], weights_only=True)["state_dict"]
+    assert all(torch.equal(best_before[k], best_after[k]) for k in best_before)
