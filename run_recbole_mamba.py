@@ -33,7 +33,6 @@ def main(argv=None):
     if not args.resume:
         args.model, args.dataset = args.model or "LatentMamba", args.dataset or "ml-100k"
     if args.model_list:
-        args.dataset = args.dataset or "ml-100k"
         from recbole_mamba.compare import compare
 
         rows = compare(args.model_list.split(","), args.dataset.split(","), config_files, rest, args.compare_dir)

@@ -9,6 +9,7 @@ import torch
 
 from recbole_mamba.config import Config, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
+from recbole_mamba.trainer import load_resumable
 from recbole_mamba.utils import get_model, get_trainer
 
 from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
@@ -167,17 +168,9 @@ class TrainingRecorder:
         return pick(self.valid, key=lambda ev: ev[1])[0]
 
 
-def resume_settings(resume, model=None, dataset=None, config_dict=None):
-    """(model, dataset, config_dict) of the run that wrote the resumable checkpoint `resume`; what the
-    caller gives explicitly wins. Read before any data is loaded, so a bad file fails fast."""
-    from recbole_mamba.trainer import safe_load
-
-    if not os.path.isfile(resume):
-        raise ConfigError(f"resume checkpoint {resume} does not exist")
-    state = safe_load(resume, map_location="cpu")
-    if "rng" not in state:
-        raise ConfigError(f"{resume} is not a resumable checkpoint: resume from the '-last.pth' file a run "
-                          f"writes next to its best model")
+def resume_settings(state, model=None, dataset=None, config_dict=None):
+    """(model, dataset, config_dict) of the run that wrote the resumable checkpoint `state`; what the
+    caller gives explicitly wins."""
     merged = {**(state.get("run_config") or {}), **(config_dict or {})}
     return model or state["config"]["model"], dataset or state["config"]["dataset"], merged
 
@@ -191,8 +184,10 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     resume: a `<model>-<time>-last.pth` file written by an earlier run: training continues from it with
     every random state restored (same result as the uninterrupted run); its settings are the defaults.
     """
-    if resume:
-        model, dataset, config_dict = resume_settings(resume, model, dataset, config_dict)
+    resumed = None
+    if resume:  # read before any data is loaded, so a bad file fails fast
+        resumed = load_resumable(resume)
+        model, dataset, config_dict = resume_settings(resumed, model, dataset, config_dict)
     config = make_config(model, dataset, config_file_list, config_dict, cmd_args)
     init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
@@ -215,7 +210,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
     timer = TrainingRecorder(trainer)
     if resume:
-        trainer.resume_checkpoint(resume)
+        trainer.resume_checkpoint(resume, resumed)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     best_valid_score, best_valid_result = trainer.fit(

@@ -21,7 +21,7 @@ import random
 import numpy as np
 import torch
 
-from recbole_mamba.errors import RecBoleMambaError
+from recbole_mamba.errors import ConfigError, RecBoleMambaError
 
 
 class TrainingDivergedError(RecBoleMambaError, RuntimeError):
@@ -57,6 +57,18 @@ def safe_load(path, map_location=None):
             f"checkpoint {path} cannot be loaded safely (weights_only=True): {type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}. recbole_mamba loads only checkpoints written by its "
             f"own trainers; a file from elsewhere could run code when unpickled.") from None
+
+
+def load_resumable(resume_file):
+    """The state of a resumable `<...>-last.pth` checkpoint (weights-only), or ConfigError saying why not."""
+    resume_file = str(resume_file)
+    if not os.path.isfile(resume_file):
+        raise ConfigError(f"resume checkpoint {resume_file} does not exist")
+    state = safe_load(resume_file, map_location="cpu")
+    if "rng" not in state:
+        raise ConfigError(f"{resume_file} is not a resumable checkpoint: resume from the '-last.pth' file a run "
+                          f"writes next to its best model")
+    return state
 
 
 def last_checkpoint_file(saved_model_file):
@@ -155,12 +167,10 @@ class SafeTrainerMixin:
         return super().fit(train_data, valid_data, verbose=verbose, saved=saved, show_progress=show_progress,
                            callback_fn=after_validation)
 
-    def resume_checkpoint(self, resume_file):
-        """Continue the run whose `<...>-last.pth` is `resume_file` (keeps writing its best model file)."""
-        state = safe_load(str(resume_file), map_location=self.device)
-        if "rng" not in state:
-            raise RecBoleMambaError(f"{resume_file} is not a resumable checkpoint: resume from the "
-                                    f"'-last.pth' file a run writes next to its best model")
+    def resume_checkpoint(self, resume_file, state=None):
+        """Continue the run whose `<...>-last.pth` is `resume_file` (keeps writing its best model file);
+        `state` is that file already loaded with `load_resumable`."""
+        state = state if state is not None else load_resumable(resume_file)
         if state["config"]["model"].lower() != self.config["model"].lower():
             raise RecBoleMambaError(f"{resume_file} was written by {state['config']['model']}, "
                                     f"not {self.config['model']}")
@@ -175,7 +185,8 @@ class SafeTrainerMixin:
         if self.recorder is not None and state.get("history"):
             self.recorder.load_state(state["history"])
         self._resumed = state
-        self.logger.info(f"resuming from {resume_file} at epoch {self.start_epoch}; best model: {self.saved_model_file}")
+        self.logger.info(f"resuming from {resume_file} at epoch {self.start_epoch}; "
+                         f"best model: {self.saved_model_file}")
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1

@@ -104,7 +104,8 @@ class MambaMixer(nn.Module):
         x = xz[..., :di].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
         z = xz[..., di:].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
         backend = resolve_backend(self.scan_backend, x.device.type)
-        x = causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias, use_cuda_kernel=backend in ("cuda", "triton"))
+        x = causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias,
+                                  use_cuda_kernel=backend in ("cuda", "triton"))
         x_dbl = self.x_proj(x.transpose(1, 2)).view(batch, length, h, self.dt_rank + 2 * n)
         dt, Bm, Cm = torch.split(x_dbl, [self.dt_rank, n, n], dim=-1)
         dt = self.dt_proj(dt.reshape(batch, length, h * self.dt_rank)).transpose(1, 2)  # [B C L]
