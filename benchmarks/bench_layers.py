@@ -24,10 +24,12 @@ import torch.nn as nn
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recbole_mamba.model.layers import MambaMixer  # noqa: E402
 from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer  # noqa: E402
 from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer  # noqa: E402
 from recbole_mamba.ops.selective_scan import selective_scan  # noqa: E402
+from scan_step import apply_env_overrides  # noqa: E402  (SCAN_BWD_UNROLL / SCAN_BWD_WARPS)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
@@ -238,7 +240,7 @@ def main():
     parts = args.parts.split(",")
     torch.backends.cuda.matmul.allow_tf32 = True
     info = {"device": torch.cuda.get_device_name() if DEV == "cuda" else "cpu", "torch": torch.__version__,
-            "tokens": args.tokens, "d_model": args.d_model}
+            "tokens": args.tokens, "d_model": args.d_model, "triton_bwd_overrides": apply_env_overrides()}
     bandwidth = copy_bandwidth()
     info["copy_bandwidth_GBps"] = round(bandwidth / 1e9, 1)
     print(json.dumps(info), flush=True)

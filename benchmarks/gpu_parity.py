@@ -10,9 +10,13 @@ its tolerance (triton: 1e-5 in float32, 1e-2 in bfloat16; others 1e-4).
     python benchmarks/gpu_parity.py [--backends triton,cuda,torch]     (needs CUDA)
 """
 import json
+import os
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scan_step import apply_env_overrides  # noqa: E402  (SCAN_BWD_UNROLL / SCAN_BWD_WARPS)
 
 from recbole_mamba.model.layers import MambaMixer
 from recbole_mamba.ops.scan_torch import selective_scan_ref
@@ -91,7 +95,8 @@ def main():
     global BACKENDS
     if "--backends" in sys.argv:
         BACKENDS = sys.argv[sys.argv.index("--backends") + 1].split(",")
-    print(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__}), flush=True)
+    print(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+                      "triton_bwd_overrides": apply_env_overrides()}), flush=True)
     rows = []
     cases = [(4, 8, 1, 4, None), (4, 16, 7, 8, None), (8, 64, 50, 16, None), (8, 128, 200, 32, None),
              (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None), (3, 160, 33, 12, 2)]

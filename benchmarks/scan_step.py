@@ -1,14 +1,20 @@
 """Run the selective scan forward+backward at LatentMamba's ml-1m shape, for a profiler to look at.
 
-    python benchmarks/scan_step.py BACKEND [ITERATIONS]          (CUDA; BACKEND: triton | cuda | torch)
+    python benchmarks/scan_step.py BACKEND [ITERATIONS [LAYOUT]]   (CUDA; BACKEND: triton | cuda | torch)
     ncu --clock-control none -k regex:'scan_(fwd|bwd)' --launch-skip 2 --launch-count 2 \
-        python benchmarks/scan_step.py triton 2                  (what benchmarks/ncu_scan.sh does)
+        python benchmarks/scan_step.py triton 2                    (what benchmarks/ncu_scan.sh does)
 
 Shape: batch 2048, L 200, 128 channels in 4 B/C groups (4 heads x d_inner 32), d_state 16, D, z gate,
-delta bias and softplus, float32. Prints the shape, the median ms of the last iterations and, for the
-Triton backend, each compiled kernel's registers, spills and shared memory.
+delta bias and softplus, float32. LAYOUT `mixer` (default) lays the tensors out in memory as LatentMamba's
+mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming gradient channels-last;
+B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
+Prints the shape, the median ms of the iterations after the first and, for the Triton backend, each
+compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS in the environment
+override the Triton backward's launch settings (see benchmarks/triton_launch_sweep.py), here and in
+bench_layers.py.
 """
 import json
+import os
 import sys
 
 import torch
@@ -18,14 +24,36 @@ from recbole_mamba.ops.selective_scan import selective_scan
 B, L, CHANNELS, GROUPS, N = 2048, 200, 128, 4, 16
 
 
-def inputs():
+def inputs(layout="mixer"):
+    """Leaves (u, delta, A, B, C, D, z, delta_bias), all requiring grad, and the output gradient."""
     g = torch.Generator(device="cuda").manual_seed(0)
 
     def r(*shape):
         return torch.randn(*shape, device="cuda", generator=g)
-    leaves = [r(B, CHANNELS, L), r(B, CHANNELS, L) * 0.5, -torch.rand(CHANNELS, N, device="cuda") - 0.1,
-              r(B, GROUPS, N, L), r(B, GROUPS, N, L), r(CHANNELS), r(B, CHANNELS, L), r(CHANNELS)]
-    return [t.requires_grad_() for t in leaves], r(B, CHANNELS, L)
+
+    def channels_last(scale=1.0):  # [B C L] view of [B L C] memory
+        return (r(B, L, CHANNELS) * scale).transpose(1, 2)
+    if layout == "contiguous":
+        bc = [r(B, GROUPS, N, L), r(B, GROUPS, N, L)]
+        delta, z, gout = r(B, CHANNELS, L) * 0.5, r(B, CHANNELS, L), r(B, CHANNELS, L)
+    else:
+        x_dbl = r(B, L, GROUPS, 4 + 2 * N)  # dt rank 4, then B, then C
+        bc = [x_dbl[..., 4:4 + N].permute(0, 2, 3, 1).detach(), x_dbl[..., 4 + N:].permute(0, 2, 3, 1).detach()]
+        delta, z, gout = channels_last(0.5), channels_last(), channels_last()
+    leaves = [r(B, CHANNELS, L), delta, -torch.rand(CHANNELS, N, device="cuda") - 0.1, *bc, r(CHANNELS), z,
+              r(CHANNELS)]
+    return [t.requires_grad_() for t in leaves], gout
+
+
+def apply_env_overrides():
+    """SCAN_BWD_UNROLL / SCAN_BWD_WARPS -> the Triton scan's backward settings; returns what was applied."""
+    applied = {}
+    for env, attr in (("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS")):
+        if os.environ.get(env):
+            import recbole_mamba.ops.scan_triton as st
+            setattr(st, attr, int(os.environ[env]))
+            applied[attr] = int(os.environ[env])
+    return applied
 
 
 def triton_resources():
@@ -47,7 +75,9 @@ def triton_resources():
 def main():
     backend = sys.argv[1]
     iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    leaves, gout = inputs()
+    layout = sys.argv[3] if len(sys.argv) > 3 else "mixer"
+    overrides = apply_env_overrides()
+    leaves, gout = inputs(layout)
     times = []
     for _ in range(iterations):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -58,8 +88,8 @@ def main():
         end.record()
         torch.cuda.synchronize()
         times.append(start.elapsed_time(end))
-    print(json.dumps({"backend": backend, "B": B, "L": L, "channels": CHANNELS, "groups": GROUPS, "N": N,
-                      "iterations": iterations, "median_ms_last": sorted(times[1:] or times)[len(times[1:] or times) // 2],
+    print(json.dumps({"backend": backend, "layout": layout, "B": B, "L": L, "channels": CHANNELS, "groups": GROUPS, "N": N,
+                      "iterations": iterations, **overrides, "median_ms_last": sorted(times[1:] or times)[len(times[1:] or times) // 2],
                       "device": torch.cuda.get_device_name()}))
     if backend == "triton":
         for row in triton_resources():

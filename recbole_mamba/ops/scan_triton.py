@@ -12,11 +12,13 @@ Design (why it is fast at L <= a few hundred, d_state 16..64):
   in registers for the whole sequence, so nothing L-wide except inputs/outputs touches memory;
 - B_t and C_t are loaded once per program and step (the block shares one group), and the
   reductions dB_t = sum_c ..., dC_t = sum_c ... happen in registers: no atomics;
-- time runs in chunks of CHUNK steps, unrolled at compile time so the loads of a whole chunk
-  are independent of the recurrence and can be issued early;
+- time runs in chunks of CHUNK steps; the forward unrolls a chunk at compile time so its loads are
+  independent of the recurrence and can be issued early;
 - the forward stores the state at each chunk start (B D N L/CHUNK floats); the backward walks the
   chunks in reverse, recomputes a chunk's states from its checkpoint into a small scratch, then
-  runs the adjoint recurrence dL/dh_t = gy_t C_t + exp(delta_{t+1} A) dL/dh_{t+1} backwards.
+  runs the adjoint recurrence dL/dh_t = gy_t C_t + exp(delta_{t+1} A) dL/dh_{t+1} backwards. Its
+  per-step loops stay rolled (BWD_UNROLL): unrolled, the body needed 255 registers, spilled and
+  missed the instruction cache (Nsight Compute, docs/performance.md).
 The state is always float32 (also for bf16 inputs under autocast); float64 inputs are computed
 in float32 (use the torch/ref backends for float64 work).
 
@@ -27,6 +29,8 @@ import triton
 import triton.language as tl
 
 CHUNK = 16
+BWD_UNROLL = 1  # unroll factor of the backward's per-step loops (benchmarks/triton_launch_sweep.py measures it)
+BWD_WARPS = None  # warps per backward program; None: the forward's choice
 
 
 @triton.jit
@@ -130,7 +134,7 @@ def _scan_bwd_kernel(
     s_bb, s_bg, s_bn, s_bl, s_cb, s_cg, s_cn, s_cl,
     s_zb, s_zc, s_zl, s_gb, s_gc, s_gl,
     s_dub, s_duc, s_dul, s_ddb, s_ddc, s_ddl, s_dzb, s_dzc, s_dzl,
-    N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, CHUNK: tl.constexpr,
+    N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, CHUNK: tl.constexpr, UNROLL: tl.constexpr,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
 ):
     pid_b = tl.program_id(0).to(tl.int64)
@@ -148,35 +152,37 @@ def _scan_bwd_kernel(
     b_base = B_ptr + pid_b * s_bb + g * s_bg + n * s_bn
     cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
     prog = pid_b * n_blk + pid_blk
+    TILE: tl.constexpr = BLOCK_C * NP
     tile = c_local[:, None] * NP + n[None, :]
-    ck_base = ck_ptr + prog * n_chunks * BLOCK_C * NP + tile
-    sc_base = scratch_ptr + prog * CHUNK * BLOCK_C * NP + tile
-    # per-program partial sums: dB/dC [B, n_blocks, N, L]; dA [B, n_blocks, BLOCK_C, NP]; dD [B, n_blocks, BLOCK_C]
-    dBp_base = dBp_ptr + prog * N * L + n * L
-    dCp_base = dCp_ptr + prog * N * L + n * L
+    ck_base = ck_ptr + prog * n_chunks * TILE + tile
+    # scratch slot 0: the chunk's start state; slot i + 1: the state after the chunk's step i
+    sc_base = scratch_ptr + prog * (CHUNK + 1) * TILE + tile
+    # per-program partial sums: dB/dC [B, n_blocks, L, N] (N contiguous: one short row per step);
+    # dA [B, n_blocks, BLOCK_C, NP]; dD [B, n_blocks, BLOCK_C]
+    dBp_base = dBp_ptr + prog * L * N + n
+    dCp_base = dCp_ptr + prog * L * N + n
 
     dh = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
     dA_acc = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
     dD_acc = tl.zeros([BLOCK_C], dtype=tl.float32)
     for kk in range(n_chunks):
         k = n_chunks - 1 - kk
-        h0 = tl.load(ck_base + k * BLOCK_C * NP)
-        h = h0
-        for i in tl.static_range(CHUNK):  # recompute this chunk's states
+        h = tl.load(ck_base + k * TILE)
+        tl.store(sc_base, h)
+        # recompute this chunk's states (rolled loop by default: an unrolled body spills registers and
+        # overflows the instruction cache, see docs/performance.md)
+        for i in tl.range(0, CHUNK, loop_unroll_factor=UNROLL):
             t = k * CHUNK + i
             m, nv, u, dt_raw, dt, Bt = _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask,
                                                     n_mask, c_zero, n_zero, HAS_DTB, SOFTPLUS)
             h = tl.exp(dt[:, None] * A) * h + (dt * u)[:, None] * Bt[None, :]
-            tl.store(sc_base + i * BLOCK_C * NP, h)
+            tl.store(sc_base + (i + 1) * TILE, h)
         tl.debug_barrier()
-        for j in tl.static_range(CHUNK):  # adjoint recurrence, backwards in time
+        h_t = h
+        for j in tl.range(0, CHUNK, loop_unroll_factor=UNROLL):  # adjoint recurrence, backwards in time
             i = CHUNK - 1 - j
             t = k * CHUNK + i
-            h_t = tl.load(sc_base + i * BLOCK_C * NP)
-            if i == 0:
-                h_prev = h0
-            else:
-                h_prev = tl.load(sc_base + (i - 1) * BLOCK_C * NP)
+            h_prev = tl.load(sc_base + i * TILE)
             m, nv, u, dt_raw, dt, Bt = _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask,
                                                     n_mask, c_zero, n_zero, HAS_DTB, SOFTPLUS)
             Ct = tl.load(cc_base + t * s_cl, mask=nv, other=0.0).to(tl.float32)
@@ -195,8 +201,8 @@ def _scan_bwd_kernel(
             dh = dh + gy[:, None] * Ct[None, :]  # dL/dh_t
             dC_t = tl.sum(gy[:, None] * h_t, axis=0)  # [NP]
             dB_t = tl.sum(dh * (dt * u)[:, None], axis=0)
-            tl.store(dCp_base + t, dC_t, mask=nv)
-            tl.store(dBp_base + t, dB_t, mask=nv)
+            tl.store(dCp_base + t * N, dC_t, mask=nv)
+            tl.store(dBp_base + t * N, dB_t, mask=nv)
             dA_t = tl.exp(dt[:, None] * A)
             s = dh * dA_t * h_prev  # dL/d(delta A) elementwise
             du = tl.sum(dh * Bt[None, :], axis=1) * dt
@@ -210,8 +216,9 @@ def _scan_bwd_kernel(
             tl.store(du_base + t * s_dul, du, mask=m)
             tl.store(ddt_base + t * s_ddl, ddt, mask=m)
             dh = dh * dA_t  # carry to h_{t-1}
+            h_t = h_prev
         tl.debug_barrier()
-    tl.store(dAp_ptr + prog * BLOCK_C * NP + tile, dA_acc)
+    tl.store(dAp_ptr + prog * TILE + tile, dA_acc)
     tl.store(dDp_ptr + prog * BLOCK_C + c_local, dD_acc)
 
 
@@ -222,6 +229,13 @@ def _launch_config(dim, groups, d_state):
     npow = triton.next_power_of_2(d_state)
     num_warps = max(1, min(8, block_c * npow // 256))
     return group_size, block_c, blocks_per_group, npow, num_warps
+
+
+def _sum_blocks(partial, batch, groups, blocks_per_group):
+    """[B n_blocks L N] partial sums -> [B G N L] (a view of [B G L N] memory; no copy when one block per group)."""
+    p = partial.view(batch, groups, blocks_per_group, *partial.shape[2:])
+    p = p[:, :, 0] if blocks_per_group == 1 else p.sum(2)
+    return p.transpose(-1, -2)
 
 
 def _as_grouped(M):
@@ -269,12 +283,12 @@ class _TritonScan(torch.autograd.Function):
         n_blocks = groups * bpg
         dev = u.device
         f32 = dict(device=dev, dtype=torch.float32)
-        scratch = torch.empty(batch * n_blocks, CHUNK, block_c, npow, **f32)
+        scratch = torch.empty(batch * n_blocks, CHUNK + 1, block_c, npow, **f32)
         du = torch.empty_like(u)
         ddt = torch.empty_like(delta, dtype=torch.float32)
         dz = torch.empty_like(z) if z is not None else None
-        dBp = torch.empty(batch, n_blocks, d_state, length, **f32)
-        dCp = torch.empty(batch, n_blocks, d_state, length, **f32)
+        dBp = torch.empty(batch, n_blocks, length, d_state, **f32)
+        dCp = torch.empty(batch, n_blocks, length, d_state, **f32)
         dAp = torch.empty(batch, n_blocks, block_c, npow, **f32)
         dDp = torch.empty(batch, n_blocks, block_c, **f32)
         dummy = u
@@ -285,12 +299,11 @@ class _TritonScan(torch.autograd.Function):
             length, n_chunks, group_size, bpg,
             *u.stride(), *delta.stride(), *A.stride(), *Bg.stride(), *Cg.stride(), *_strides(z, 3), *gout.stride(),
             *du.stride(), *ddt.stride(), *_strides(dz, 3),
-            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK,
+            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK, UNROLL=BWD_UNROLL,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=delta_softplus,
-            num_warps=num_warps,
+            num_warps=BWD_WARPS or num_warps,
         )
-        dB = dBp.view(batch, groups, bpg, d_state, length).sum(2)
-        dC = dCp.view(batch, groups, bpg, d_state, length).sum(2)
+        dB, dC = (_sum_blocks(p, batch, groups, bpg) for p in (dBp, dCp))
         if not grouped:
             dB, dC = dB.squeeze(1), dC.squeeze(1)
         # per-block channel tiles back to [D N] / [D] (tiles past group_size are padding)
