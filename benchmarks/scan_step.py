@@ -9,8 +9,8 @@ delta bias and softplus, float32. LAYOUT `mixer` (default) lays the tensors out 
 mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming gradient channels-last;
 B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
 Prints the shape, the median ms of the iterations after the first and, for the Triton backend, each
-compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS in the environment
-override the Triton backward's launch settings (see benchmarks/triton_launch_sweep.py), here and in
+compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C in the
+environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
 bench_layers.py.
 """
 import json
@@ -24,7 +24,7 @@ from recbole_mamba.ops.selective_scan import selective_scan
 B, L, CHANNELS, GROUPS, N = 2048, 200, 128, 4, 16
 
 
-def inputs(layout="mixer"):
+def inputs(layout="mixer", B=B, L=L, CHANNELS=CHANNELS, GROUPS=GROUPS, N=N):  # noqa: N803 (shape names)
     """Leaves (u, delta, A, B, C, D, z, delta_bias), all requiring grad, and the output gradient."""
     g = torch.Generator(device="cuda").manual_seed(0)
 
@@ -48,7 +48,8 @@ def inputs(layout="mixer"):
 def apply_env_overrides():
     """SCAN_BWD_UNROLL / SCAN_BWD_WARPS -> the Triton scan's backward settings; returns what was applied."""
     applied = {}
-    for env, attr in (("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS")):
+    for env, attr in (("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS"),
+                      ("SCAN_BLOCK_C", "BLOCK_C")):
         if os.environ.get(env):
             import recbole_mamba.ops.scan_triton as st
             setattr(st, attr, int(os.environ[env]))

@@ -1,8 +1,11 @@
-"""Sweep of the Triton scan backward's launch settings at LatentMamba's scan shape (B=2048, L=200, 128 channels
-in 4 groups, d_state 16, tensors laid out as the mixer hands them over): per-step loop unroll factor x warps
-per program. Prints forward and forward+backward median ms (CUDA events) and the kernels' registers/spills.
+"""Sweep of the Triton scan's launch settings (channels per program x backward warps x backward unroll) against
+mamba-ssm's scan, tensors laid out as our mixer hands them over (benchmarks/scan_step.py). Prints forward and
+forward+backward median ms (CUDA events) and the backward kernel's registers/spills, one JSON line per row.
 
-    python benchmarks/triton_launch_sweep.py [LAYOUT]      (CUDA + Triton; LAYOUT mixer | contiguous)
+    python benchmarks/triton_launch_sweep.py [SHAPE ...]      (CUDA + Triton; default: latent)
+SHAPE: latent (LatentMamba: B=2048, L=200, 128 channels in 4 groups, d_state 16), mamba1 (Mamba4Rec / HMamba:
+B=2048, L=200, 128 channels in 1 group, d_state 32), latent50 / latent1000 (LatentMamba at L=50 / 1000 with
+B=8192 / 409: the same token budget).
 """
 import json
 import os
@@ -14,10 +17,18 @@ from bench_layers import timer  # noqa: E402  (CUDA-event median)
 from recbole_mamba.ops.selective_scan import selective_scan  # noqa: E402
 from scan_step import inputs, triton_resources  # noqa: E402
 
+SHAPES = {  # name: (B, L, channels, groups, d_state), settings to sweep [(block_c, bwd_warps, bwd_unroll)]
+    "latent": ((2048, 200, 128, 4, 16), [(32, w, u) for u in (1, 2, 4, 16) for w in (1, 2, 4)]),
+    "mamba1": ((2048, 200, 128, 1, 32), [(c, w, 1) for c in (16, 32, 64) for w in (1, 2, 4)]),
+    "latent50": ((8192, 50, 128, 4, 16), [(32, 1, 1), (16, 1, 1)]),
+    "latent1000": ((409, 1000, 128, 4, 16), [(32, 1, 1), (16, 1, 1)]),
+}
 
-def main():
-    layout = sys.argv[1] if len(sys.argv) > 1 else "mixer"
-    leaves, gout = inputs(layout)
+
+def sweep(shape):
+    (batch, length, channels, groups, n), settings = SHAPES[shape]
+    leaves, gout = inputs("mixer", B=batch, L=length, CHANNELS=channels, GROUPS=groups, N=n)
+    head = {"shape": shape, "B": batch, "L": length, "channels": channels, "groups": groups, "N": n}
 
     def forward(backend="triton"):
         return selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7], delta_softplus=True,
@@ -26,21 +37,24 @@ def main():
     def step(backend="triton"):
         forward(backend).backward(gout)
 
-    for name, fn in (("cuda fwd", lambda: forward("cuda")), ("cuda fwd+bwd", lambda: step("cuda"))):
-        try:
-            print(json.dumps({"layout": layout, "backend": name, "ms": round(timer(fn, warm=3, reps=10), 3)}),
-                  flush=True)
-        except Exception as exc:  # mamba-ssm missing
-            print(json.dumps({"backend": name, "error": repr(exc)[:200]}), flush=True)
-    for unroll in (1, 2, 4, 16):
-        for warps in (1, 2, 4):
-            scan_triton.BWD_UNROLL, scan_triton.BWD_WARPS = unroll, warps
-            row = {"layout": layout, "bwd_unroll": unroll, "bwd_warps": warps,
-                   "fwd_ms": round(timer(forward, warm=3, reps=10), 3),
-                   "fwd_bwd_ms": round(timer(step, warm=3, reps=10), 3)}
-            bwd = [r for r in triton_resources() if r["kernel"] == "_scan_bwd_kernel"]
-            row.update(bwd_regs=[r["n_regs"] for r in bwd][-1:], bwd_spills=[r["n_spills"] for r in bwd][-1:])
-            print(json.dumps(row), flush=True)
+    try:
+        print(json.dumps({**head, "backend": "cuda", "fwd_ms": round(timer(lambda: forward("cuda"), 3, 10), 3),
+                          "fwd_bwd_ms": round(timer(lambda: step("cuda"), 3, 10), 3)}), flush=True)
+    except Exception as exc:  # mamba-ssm missing
+        print(json.dumps({**head, "backend": "cuda", "error": repr(exc)[:200]}), flush=True)
+    for block_c, warps, unroll in settings:
+        scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = block_c, warps, unroll
+        row = {**head, "backend": "triton", "block_c": block_c, "bwd_warps": warps, "bwd_unroll": unroll,
+               "fwd_ms": round(timer(forward, 3, 10), 3), "fwd_bwd_ms": round(timer(step, 3, 10), 3)}
+        bwd = [r for r in triton_resources() if r["kernel"] == "_scan_bwd_kernel"]
+        row.update(bwd_regs=bwd[-1]["n_regs"] if bwd else None, bwd_spills=bwd[-1]["n_spills"] if bwd else None)
+        print(json.dumps(row), flush=True)
+    scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = None, None, 1
+
+
+def main():
+    for shape in sys.argv[1:] or ["latent"]:
+        sweep(shape)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,10 @@ import triton
 import triton.language as tl
 
 CHUNK = 16
-BWD_UNROLL = 1  # unroll factor of the backward's per-step loops (benchmarks/triton_launch_sweep.py measures it)
-BWD_WARPS = None  # warps per backward program; None: the forward's choice
+# Launch settings, measured by benchmarks/triton_launch_sweep.py (None: the heuristic in _launch_config).
+BLOCK_C = None  # channels per program (a power of two; capped by the group size)
+BWD_UNROLL = 1  # unroll factor of the backward's per-step loops
+BWD_WARPS = None  # warps per backward program
 
 
 @triton.jit
@@ -223,12 +225,16 @@ def _scan_bwd_kernel(
 
 
 def _launch_config(dim, groups, d_state):
+    """(group size, channels per program, programs per group, padded d_state, forward warps, backward warps)."""
     group_size = dim // groups
-    block_c = min(triton.next_power_of_2(group_size), 64)
+    block_c = min(BLOCK_C or 64, triton.next_power_of_2(group_size))
     blocks_per_group = triton.cdiv(group_size, block_c)
     npow = triton.next_power_of_2(d_state)
     num_warps = max(1, min(8, block_c * npow // 256))
-    return group_size, block_c, blocks_per_group, npow, num_warps
+    # one warp keeps the backward's per-step reductions over channels (dB_t, dC_t) inside the warp (shuffles,
+    # no shared-memory round trip); measured best at LatentMamba's shape (docs/performance.md)
+    bwd_warps = BWD_WARPS or 1
+    return group_size, block_c, blocks_per_group, npow, num_warps, bwd_warps
 
 
 def _sum_blocks(partial, batch, groups, blocks_per_group):
@@ -253,7 +259,7 @@ class _TritonScan(torch.autograd.Function):
         grouped = B.dim() == 4
         Bg, Cg = _as_grouped(B), _as_grouped(C)
         groups, d_state = Bg.shape[1], Bg.shape[2]
-        group_size, block_c, bpg, npow, num_warps = _launch_config(dim, groups, d_state)
+        group_size, block_c, bpg, npow, num_warps, _ = _launch_config(dim, groups, d_state)
         n_chunks = max(1, triton.cdiv(length, CHUNK))
         n_blocks = groups * bpg
         ck = torch.empty(batch, n_blocks, n_chunks, block_c, npow, device=u.device, dtype=torch.float32)
@@ -278,7 +284,7 @@ class _TritonScan(torch.autograd.Function):
         delta_softplus, grouped, b_dtype, c_dtype = ctx.meta
         batch, dim, length = u.shape
         groups, d_state = Bg.shape[1], Bg.shape[2]
-        group_size, block_c, bpg, npow, num_warps = _launch_config(dim, groups, d_state)
+        group_size, block_c, bpg, npow, _, bwd_warps = _launch_config(dim, groups, d_state)
         n_chunks = ck.shape[2]
         n_blocks = groups * bpg
         dev = u.device
@@ -301,7 +307,7 @@ class _TritonScan(torch.autograd.Function):
             *du.stride(), *ddt.stride(), *_strides(dz, 3),
             N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK, UNROLL=BWD_UNROLL,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=delta_softplus,
-            num_warps=BWD_WARPS or num_warps,
+            num_warps=bwd_warps,
         )
         dB, dC = (_sum_blocks(p, batch, groups, bpg) for p in (dBp, dCp))
         if not grouped:
