@@ -84,6 +84,15 @@ def test_backend_resolution_on_cpu():
         resolve_backend("cuda", "cpu")
 
 
+@pytest.mark.parametrize("triton_ok, cuda_ok, expected", [
+    (True, True, "triton"), (False, True, "cuda"), (True, False, "triton"), (False, False, "torch")])
+def test_auto_on_cuda_prefers_triton_then_mamba_ssm(monkeypatch, triton_ok, cuda_ok, expected):
+    import recbole_mamba.ops.selective_scan as dispatch
+    monkeypatch.setattr(dispatch, "triton_backend_problem", lambda device: None if triton_ok else "no triton")
+    monkeypatch.setattr(dispatch, "cuda_backend_problem", lambda device: None if cuda_ok else "no mamba-ssm")
+    assert dispatch.resolve_backend("auto", "cuda") == expected
+
+
 def test_triton_backend_refuses_cpu_tensors(monkeypatch):
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     with pytest.raises(BackendUnavailable, match="scan_backend='triton' was requested.*needs CUDA tensors"):
