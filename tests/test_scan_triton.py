@@ -52,7 +52,8 @@ SCRIPT = textwrap.dedent("""
         return max(errs.values())
 
     worst = max([case(2, 8, 1, 4, None), case(2, 8, 21, 4, 2), case(3, 160, 17, 12, 2, channels_last=True),
-                 case(2, 8, 20, 5, 1, optional=False), case(2, 8, 19, 4, 2, dtype=torch.bfloat16)])
+                 case(2, 8, 20, 5, 1, optional=False), case(2, 8, 19, 4, 2, dtype=torch.bfloat16),
+                 case(1, 40, 18, 64, None)])
 
     torch.manual_seed(0)
     m = MambaMixer(8, d_state=4, n_heads=2, scan_backend="torch")

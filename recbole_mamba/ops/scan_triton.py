@@ -30,7 +30,7 @@ import triton.language as tl
 
 CHUNK = 16
 # Launch settings, measured by benchmarks/triton_launch_sweep.py (None: the heuristic in _launch_config).
-BLOCK_C = None  # channels per program (a power of two, capped by the group size); None: 32
+BLOCK_C = None  # channels per program (a power of two, capped by the group size); None: 32 (16 from d_state 64)
 BWD_UNROLL = 1  # unroll factor of the backward's per-step loops
 BWD_WARPS = None  # warps per backward program
 
@@ -227,9 +227,11 @@ def _scan_bwd_kernel(
 def _launch_config(dim, groups, d_state):
     """(group size, channels per program, programs per group, padded d_state, forward warps, backward warps)."""
     group_size = dim // groups
-    block_c = min(BLOCK_C or 32, triton.next_power_of_2(group_size))
-    blocks_per_group = triton.cdiv(group_size, block_c)
     npow = triton.next_power_of_2(d_state)
+    # at most 1024 state elements per program: one warp holds 32 of them per thread per tile (d_state 64 and
+    # more are not measured yet)
+    block_c = min(BLOCK_C or max(1, min(32, 1024 // npow)), triton.next_power_of_2(group_size))
+    blocks_per_group = triton.cdiv(group_size, block_c)
     num_warps = max(1, min(8, block_c * npow // 256))
     # one warp keeps the backward's per-step reductions over channels (dB_t, dC_t) inside the warp (shuffles,
     # no shared-memory round trip); 32 channels x one warp measured best at LatentMamba's (4 groups, d_state 16)
