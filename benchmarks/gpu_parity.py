@@ -102,14 +102,12 @@ def main():
     rows = []
     cases = [(4, 8, 1, 4, None), (4, 16, 7, 8, None), (8, 64, 50, 16, None), (8, 128, 200, 32, None),
              (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None), (3, 160, 33, 12, 2)]
-    chosen = ["fp32", "fp32_cl", "bf16", "bf16_cl", "mixer"]
-    if "--variants" in sys.argv:
-        chosen = sys.argv[sys.argv.index("--variants") + 1].split(",")
-        unknown = set(chosen) - {"fp32", "fp32_cl", "bf16", "bf16_cl", "mixer"}
-        if unknown:
-            sys.exit(f"unknown --variants {sorted(unknown)}; choose from fp32,fp32_cl,bf16,bf16_cl,mixer")
     variants = {"fp32": dict(), "fp32_cl": dict(channels_last=True), "bf16": dict(dtype=torch.bfloat16),
                 "bf16_cl": dict(dtype=torch.bfloat16, channels_last=True)}
+    names = [*variants, "mixer"]
+    chosen = sys.argv[sys.argv.index("--variants") + 1].split(",") if "--variants" in sys.argv else names
+    if set(chosen) - set(names):
+        sys.exit(f"unknown --variants {sorted(set(chosen) - set(names))}; choose from {','.join(names)}")
     for name in [v for v in chosen if v in variants]:
         if name != "fp32" and "triton" not in BACKENDS:
             continue  # the low-precision and channels-last variants check the Triton scan only

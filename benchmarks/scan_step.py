@@ -8,7 +8,7 @@ Shape: batch 2048, L 200, 128 channels in 4 B/C groups (4 heads x d_inner 32), d
 delta bias and softplus, float32. LAYOUT `mixer` (default) lays the tensors out in memory as LatentMamba's
 mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming gradient channels-last;
 B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
-Prints the shape, the median ms of the iterations after the first and, for the Triton backend, each
+Prints the shape, the median ms of the iterations after the first (bench_layers' timer) and, for the Triton backend, each
 compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C in the
 environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
 bench_layers.py.
@@ -46,7 +46,8 @@ def inputs(layout="mixer", B=B, L=L, CHANNELS=CHANNELS, GROUPS=GROUPS, N=N):  # 
 
 
 def apply_env_overrides():
-    """SCAN_BWD_UNROLL / SCAN_BWD_WARPS -> the Triton scan's backward settings; returns what was applied."""
+    """SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C -> the Triton scan's launch settings; returns what was
+    applied."""
     applied = {}
     for env, attr in (("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS"),
                       ("SCAN_BLOCK_C", "BLOCK_C")):
@@ -79,18 +80,15 @@ def main():
     layout = sys.argv[3] if len(sys.argv) > 3 else "mixer"
     overrides = apply_env_overrides()
     leaves, gout = inputs(layout)
-    times = []
-    for _ in range(iterations):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
+
+    def step():
         out = selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7], delta_softplus=True,
                              backend=backend)
         out.backward(gout)
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    print(json.dumps({"backend": backend, "layout": layout, "B": B, "L": L, "channels": CHANNELS, "groups": GROUPS, "N": N,
-                      "iterations": iterations, **overrides, "median_ms_last": sorted(times[1:] or times)[len(times[1:] or times) // 2],
+    from bench_layers import timer  # here, not at the top: bench_layers imports this module
+    ms = timer(step, warm=1, reps=max(1, iterations - 1))  # exactly `iterations` steps (ncu counts launches)
+    print(json.dumps({"backend": backend, "layout": layout, "B": B, "L": L, "channels": CHANNELS, "groups": GROUPS,
+                      "N": N, "iterations": iterations, **overrides, "median_ms_last": ms,
                       "device": torch.cuda.get_device_name()}))
     if backend == "triton":
         for row in triton_resources():

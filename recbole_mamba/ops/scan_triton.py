@@ -105,13 +105,14 @@ def _scan_fwd_kernel(
     o_base = out_ptr + pid_b * s_ob + c * s_oc
     b_base = B_ptr + pid_b * s_bb + g * s_bg + n * s_bn
     cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
-    # checkpoints: [B, n_blocks, n_chunks, BLOCK_C, NP] contiguous float32
-    ck_base = ck_ptr + ((pid_b * tl.num_programs(1) + pid_blk) * n_chunks) * BLOCK_C * NP \
-        + c_local[:, None] * NP + n[None, :]
+    prog = pid_b * tl.num_programs(1) + pid_blk
+    TILE: tl.constexpr = BLOCK_C * NP
+    # checkpoints: [B, n_blocks, n_chunks, BLOCK_C, NP] contiguous float32 (the backward reads them the same way)
+    ck_base = ck_ptr + prog * n_chunks * TILE + c_local[:, None] * NP + n[None, :]
 
     h = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
     for k in range(n_chunks):
-        tl.store(ck_base + k * BLOCK_C * NP, h)
+        tl.store(ck_base + k * TILE, h)
         for i in tl.static_range(CHUNK):
             t = k * CHUNK + i
             m, nv, u, dt_raw, dt, Bt = _step_inputs(u_base, dt_base, b_base, t, L, s_ul, s_dl, s_bl, dtb, c_mask,
