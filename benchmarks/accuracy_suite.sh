@@ -7,6 +7,9 @@
 # from it (same settings, random states restored) and appends to its log. Collect the table with
 #   python benchmarks/collect_results.py $DIR/logs/*.log
 # NAME is a model, or HMamba-half for HMamba's half variant. RUNS and EXTRA (more --key=value for all) override.
+# A run may carry its own settings as a third field, NAME:SEED:key=value,key=value (e.g. LatentMamba:2020:learning_rate=0.003);
+# they are passed as --key=value and become part of the run's name, with "=" and "," spelled "-" and "_" so that
+# the device tool brings the files back (LatentMamba_2020_learning_rate-0.003).
 set -u
 DIR=${1:-/tmp/acc}
 DATA=${DATA_PATH:-/tmp/datasets}
@@ -15,18 +18,20 @@ EXTRA=${EXTRA-""}
 export PYTHONUNBUFFERED=1
 mkdir -p "$DIR/logs" "$DIR/ck"
 for run in $RUNS; do
-  name=${run%%:*}; seed=${run##*:}; model=${name%%-*}
+  IFS=: read -r name seed opts <<< "$run"; model=${name%%-*}
   variant=""; [ "$name" = "HMamba-half" ] && variant="--variant=half"
-  ck="$DIR/ck/${name}_${seed}"; log="$DIR/logs/${name}_${seed}.log"
+  tag="${name}_${seed}${opts:+_$(echo "$opts" | tr '=,' '-_')}"; own=""
+  [ -n "$opts" ] && own=$(echo "$opts" | tr ',' '\n' | sed 's/^/--/' | tr '\n' ' ')
+  ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
   mkdir -p "$ck"
   last=$(ls -t "$ck"/*-last.pth 2>/dev/null | head -1)
   if [ -n "$last" ]; then
-    echo "$(date -u +%FT%TZ) resume $name seed $seed from $last"
+    echo "$(date -u +%FT%TZ) resume $tag from $last"
     python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" $EXTRA >> "$log" 2>&1 &
   else
-    echo "$(date -u +%FT%TZ) start $name seed $seed"
+    echo "$(date -u +%FT%TZ) start $tag"
     python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
-      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" $EXTRA \
+      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" $EXTRA $own \
       > "$log" 2>&1 &
   fi
 done

@@ -7,6 +7,7 @@ Precedence, lowest to highest:
 """
 import os
 import sys
+from logging import getLogger
 
 from recbole_mamba import compat
 
@@ -38,13 +39,23 @@ class Config(RecBoleConfig):
         self._default_bpr_sampling()
 
     def _load_cmd_line(self):
-        if self._cmd_args is None:
-            return super()._load_cmd_line()
-        saved, sys.argv = sys.argv, [sys.argv[0]] + list(self._cmd_args)
-        try:
-            return super()._load_cmd_line()
-        finally:
-            sys.argv = saved
+        # RecBole splits "--key=value" on every "=", so a value holding one (a path like ck/lr=0.003) was
+        # dropped with only a warning; we split on the first "=" and keep RecBole's duplicate check.
+        args = sys.argv[1:] if self._cmd_args is None else list(self._cmd_args)
+        if "ipykernel_launcher" in sys.argv[0] and self._cmd_args is None:
+            return {}
+        parsed, unrecognized = {}, []
+        for arg in args:
+            if not arg.startswith("--") or "=" not in arg:
+                unrecognized.append(arg)
+                continue
+            name, value = arg[2:].split("=", 1)
+            if name in parsed and parsed[name] != value:
+                raise SyntaxError(f"duplicate command line argument '--{name}' with different values")
+            parsed[name] = value
+        if unrecognized:
+            getLogger().warning("command line args [%s] will not be used in RecBole", " ".join(unrecognized))
+        return self._convert_config_dict(parsed)
 
     def _get_model_and_dataset(self, model, dataset):
         if model is None:

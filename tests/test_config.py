@@ -73,3 +73,17 @@ def test_invalid_model_config_is_rejected_before_loading_data(model, override, m
     # data_path points nowhere: validation must fail first, without touching the dataset
     with pytest.raises(ConfigError, match=message):
         make_config(model, "tiny", config_dict={"data_path": "/nonexistent", **override}, cmd_args=[])
+
+
+def test_command_line_value_may_contain_equals(tiny_config):
+    # RecBole's parser splits on every "=" and silently dropped such an argument (a checkpoint dir was lost so)
+    config = Config(model="LatentMamba", dataset="tiny", config_dict={"data_path": tiny_config["data_path"]},
+                    cmd_args=["--checkpoint_dir=/tmp/ck/lr=0.003", "--expand=3"])
+    assert config["checkpoint_dir"] == "/tmp/ck/lr=0.003"
+    assert config["expand"] == 3
+
+
+def test_command_line_duplicate_with_different_values_is_an_error(tiny_config):
+    with pytest.raises(SyntaxError, match="expand"):
+        Config(model="LatentMamba", dataset="tiny", config_dict={"data_path": tiny_config["data_path"]},
+               cmd_args=["--expand=3", "--expand=4"])
