@@ -4,7 +4,8 @@
 #   setsid nohup bash benchmarks/accuracy_suite.sh /tmp/acc > /tmp/acc/suite.log 2>&1 < /dev/null &
 # Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
 # `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes
-# from it (same settings, random states restored) and appends to its log. Collect the table with
+# from it (same settings, random states restored) and appends to its log; a run whose log holds its test result has
+# finished and is skipped. Collect the table with
 #   python benchmarks/collect_results.py $DIR/logs/*.log
 # NAME is a model, or HMamba-half for HMamba's half variant. RUNS and EXTRA (more --key=value for all) override.
 # A run may carry its own settings as a third field, NAME:SEED:key=value,key=value (e.g. LatentMamba:2020:learning_rate=0.003);
@@ -24,6 +25,7 @@ for run in $RUNS; do
   [ -n "$opts" ] && own=$(echo "$opts" | tr ',' '\n' | sed 's/^/--/' | tr '\n' ' ')
   ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
   mkdir -p "$ck"
+  if grep -q "test result:" "$log" 2>/dev/null; then echo "$(date -u +%FT%TZ) $tag has finished: skipped"; continue; fi
   last=$(ls -t "$ck"/*-last.pth 2>/dev/null | head -1)
   if [ -n "$last" ]; then
     echo "$(date -u +%FT%TZ) resume $tag from $last"
