@@ -58,9 +58,11 @@ def main(argv=None):
         if dataset.id2token(iid, feat[iid][k].item()) != seq[-1] or history != seq[-1 - min(length, max_len):-1]:
             bad.append(user)
         checked += 1
-    vfeat = valid._dataset.inter_feat
-    v_bad = [dataset.id2token(uid, vfeat[uid][k].item()) for k in range(len(vfeat))
-             if dataset.id2token(iid, vfeat[iid][k].item()) != expected[dataset.id2token(uid, vfeat[uid][k].item())][-2]]
+    vfeat, v_bad = valid._dataset.inter_feat, []
+    for k in range(len(vfeat)):
+        user = dataset.id2token(uid, vfeat[uid][k].item())
+        if dataset.id2token(iid, vfeat[iid][k].item()) != expected[user][-2]:
+            v_bad.append(user)
     print(f"test samples checked: {checked} of {len(feat)}, mismatches: {len(bad)}")
     print(f"validation targets checked: {len(vfeat)}, mismatches: {len(v_bad)}")
     if bad or v_bad:

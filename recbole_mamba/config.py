@@ -41,9 +41,12 @@ class Config(RecBoleConfig):
     def _load_cmd_line(self):
         # RecBole splits "--key=value" on every "=", so a value holding one (a path like ck/lr=0.003) was
         # dropped with only a warning; we split on the first "=" and keep RecBole's duplicate check.
-        args = sys.argv[1:] if self._cmd_args is None else list(self._cmd_args)
-        if "ipykernel_launcher" in sys.argv[0] and self._cmd_args is None:
-            return {}
+        if self._cmd_args is not None:
+            args = list(self._cmd_args)
+        elif "ipykernel_launcher" in sys.argv[0]:
+            return {}  # a notebook's argv belongs to its kernel
+        else:
+            args = sys.argv[1:]
         parsed, unrecognized = {}, []
         for arg in args:
             if not arg.startswith("--") or "=" not in arg:
