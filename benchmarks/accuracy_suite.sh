@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue #7: every model trained to early stopping on ml-1m, several runs at once on one GPU, resumable across
-# device sessions. Usage (GPU machine, repo root, after `source .device/setup.sh`):
+# Issue #7: every model trained to early stopping on ml-1m, several runs at once, resumable across device sessions.
+# On a machine with several GPUs the runs are dealt out round-robin (GPUS overrides the count nvidia-smi gives). Usage (GPU machine, repo root, after `source .device/setup.sh`):
 #   setsid nohup bash benchmarks/accuracy_suite.sh /tmp/acc > /tmp/acc/suite.log 2>&1 < /dev/null &
 # Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
 # `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes
@@ -16,8 +16,10 @@ DIR=${1:-/tmp/acc}
 DATA=${DATA_PATH:-/tmp/datasets}
 RUNS=${RUNS-"LatentMamba:2020 LatentMamba:2021 LatentMamba:2022 SASRec:2020 SASRec:2021 SASRec:2022 HMamba:2020 HMamba-half:2020 Mamba4Rec:2020 BERT4Rec:2020 GRU4Rec:2020"}
 EXTRA=${EXTRA-""}
+GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
 export PYTHONUNBUFFERED=1
 mkdir -p "$DIR/logs" "$DIR/ck"
+slot=0
 for run in $RUNS; do
   IFS=: read -r name seed opts <<< "$run"; model=${name%%-*}
   variant=""; [ "$name" = "HMamba-half" ] && variant="--variant=half"
@@ -26,14 +28,15 @@ for run in $RUNS; do
   ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
   mkdir -p "$ck"
   if grep -q "test result:" "$log" 2>/dev/null; then echo "$(date -u +%FT%TZ) $tag has finished: skipped"; continue; fi
+  gpu=$((slot % GPUS)); slot=$((slot + 1))  # RecBole sets CUDA_VISIBLE_DEVICES from gpu_id itself
   last=$(ls -t "$ck"/*-last.pth 2>/dev/null | head -1)
   if [ -n "$last" ]; then
-    echo "$(date -u +%FT%TZ) resume $tag from $last"
-    python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" $EXTRA >> "$log" 2>&1 &
+    echo "$(date -u +%FT%TZ) resume $tag from $last on GPU $gpu"
+    python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA >> "$log" 2>&1 &
   else
-    echo "$(date -u +%FT%TZ) start $tag"
+    echo "$(date -u +%FT%TZ) start $tag on GPU $gpu"
     python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
-      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" $EXTRA $own \
+      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA $own \
       > "$log" 2>&1 &
   fi
 done
