@@ -28,8 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recbole_mamba.model.layers import MambaMixer  # noqa: E402
 from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer  # noqa: E402
 from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer  # noqa: E402
-from recbole_mamba.ops.selective_scan import selective_scan  # noqa: E402
-from scan_step import apply_env_overrides  # noqa: E402  (SCAN_BWD_UNROLL / SCAN_BWD_WARPS)
+from scan_step import apply_env_overrides, inputs, scan  # noqa: E402  (env overrides; the scan's inputs and call)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV = "cuda" if torch.cuda.is_available() else "cpu"
@@ -176,14 +175,7 @@ def scan_rows(args, L, batch, bandwidth):
     rows = []
     shapes = [("LatentMamba scan C128 G4 N16", 128, 4, 16), ("Mamba1 scan C128 G1 N32", 128, 1, 32)]
     for label, channels, groups, n in shapes:
-        g = torch.Generator(device=DEV).manual_seed(0)
-        r = lambda *s: torch.randn(*s, device=DEV, generator=g)  # noqa: E731
-        u, delta, z = r(batch, channels, L), r(batch, channels, L) * 0.5, r(batch, channels, L)
-        Bm, Cm = r(batch, groups, n, L), r(batch, groups, n, L)
-        A = -torch.rand(channels, n, device=DEV, generator=g) - 0.1
-        Dv, bias = r(channels), r(channels) * 0.5
-        leaves = [t.requires_grad_() for t in (u, delta, A, Bm, Cm, Dv, z, bias)]
-        gout = r(batch, channels, L)
+        leaves, gout = inputs("contiguous", B=batch, L=L, CHANNELS=channels, GROUPS=groups, N=n, device=DEV)
         # fp32 floor: fwd reads u, delta, z, B, C and writes out; bwd reads them + gout, writes du, ddelta, dz, dB, dC
         bld, bgnl = batch * channels * L * 4, batch * groups * n * L * 4
         floor_ms = ((4 * bld + 2 * bgnl) + (7 * bld + 4 * bgnl)) / bandwidth * 1e3
@@ -194,9 +186,7 @@ def scan_rows(args, L, batch, bandwidth):
             def step(backend=backend):
                 for t in leaves:
                     t.grad = None
-                out = selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7],
-                                     delta_softplus=True, backend=backend)
-                out.backward(gout)
+                scan(leaves, backend).backward(gout)
             row = measure(f"scan {label} {backend}", step, args, {"L": L, "B": batch, "floor_ms": round(floor_ms, 3)})
             if "ms" in row:
                 row["x_floor"] = round(row["ms"] / floor_ms, 2)

@@ -24,12 +24,12 @@ from recbole_mamba.ops.selective_scan import selective_scan
 B, L, CHANNELS, GROUPS, N = 2048, 200, 128, 4, 16
 
 
-def inputs(layout="mixer", B=B, L=L, CHANNELS=CHANNELS, GROUPS=GROUPS, N=N):  # noqa: N803 (shape names)
+def inputs(layout="mixer", B=B, L=L, CHANNELS=CHANNELS, GROUPS=GROUPS, N=N, device="cuda"):  # noqa: N803
     """Leaves (u, delta, A, B, C, D, z, delta_bias), all requiring grad, and the output gradient."""
-    g = torch.Generator(device="cuda").manual_seed(0)
+    g = torch.Generator(device=device).manual_seed(0)
 
     def r(*shape):
-        return torch.randn(*shape, device="cuda", generator=g)
+        return torch.randn(*shape, device=device, generator=g)
 
     def channels_last(scale=1.0):  # [B C L] view of [B L C] memory
         return (r(B, L, CHANNELS) * scale).transpose(1, 2)
@@ -40,9 +40,15 @@ def inputs(layout="mixer", B=B, L=L, CHANNELS=CHANNELS, GROUPS=GROUPS, N=N):  # 
         x_dbl = r(B, L, GROUPS, 4 + 2 * N)  # dt rank 4, then B, then C
         bc = [x_dbl[..., 4:4 + N].permute(0, 2, 3, 1).detach(), x_dbl[..., 4 + N:].permute(0, 2, 3, 1).detach()]
         delta, z, gout = channels_last(0.5), channels_last(), channels_last()
-    leaves = [r(B, CHANNELS, L), delta, -torch.rand(CHANNELS, N, device="cuda") - 0.1, *bc, r(CHANNELS), z,
+    leaves = [r(B, CHANNELS, L), delta, -torch.rand(CHANNELS, N, device=device) - 0.1, *bc, r(CHANNELS), z,
               r(CHANNELS)]
     return [t.requires_grad_() for t in leaves], gout
+
+
+def scan(leaves, backend):
+    """The scan of LatentMamba's mixer (D, z gate, delta bias, softplus) on the leaves of `inputs`."""
+    return selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7], delta_softplus=True,
+                          backend=backend)
 
 
 def apply_env_overrides():
@@ -82,9 +88,7 @@ def main():
     leaves, gout = inputs(layout)
 
     def step():
-        out = selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7], delta_softplus=True,
-                             backend=backend)
-        out.backward(gout)
+        scan(leaves, backend).backward(gout)
     from bench_layers import timer  # here, not at the top: bench_layers imports this module
     ms = timer(step, warm=1, reps=max(1, iterations - 1))  # exactly `iterations` steps (ncu counts launches)
     print(json.dumps({"backend": backend, "layout": layout, "B": B, "L": L, "channels": CHANNELS, "groups": GROUPS,

@@ -14,8 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import recbole_mamba.ops.scan_triton as scan_triton  # noqa: E402
 from bench_layers import timer  # noqa: E402  (CUDA-event median)
-from recbole_mamba.ops.selective_scan import selective_scan  # noqa: E402
-from scan_step import inputs, triton_resources  # noqa: E402
+from scan_step import inputs, scan, triton_resources  # noqa: E402
 
 SHAPES = {  # name: (B, L, channels, groups, d_state), settings to sweep [(block_c, bwd_warps, bwd_unroll)]
     "latent": ((2048, 200, 128, 4, 16), [(32, w, u) for u in (1, 2, 4, 16) for w in (1, 2, 4)]),
@@ -31,8 +30,7 @@ def sweep(shape):
     head = {"shape": shape, "B": batch, "L": length, "channels": channels, "groups": groups, "N": n}
 
     def forward(backend="triton"):
-        return selective_scan(*leaves[:5], D=leaves[5], z=leaves[6], delta_bias=leaves[7], delta_softplus=True,
-                              backend=backend)
+        return scan(leaves, backend)
 
     def step(backend="triton"):
         forward(backend).backward(gout)
@@ -42,6 +40,7 @@ def sweep(shape):
                           "fwd_bwd_ms": round(timer(lambda: step("cuda"), 3, 10), 3)}), flush=True)
     except Exception as exc:  # mamba-ssm missing
         print(json.dumps({**head, "backend": "cuda", "error": repr(exc)[:200]}), flush=True)
+    shipped = scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL
     for block_c, warps, unroll in settings:
         scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = block_c, warps, unroll
         row = {**head, "backend": "triton", "block_c": block_c, "bwd_warps": warps, "bwd_unroll": unroll,
@@ -49,7 +48,7 @@ def sweep(shape):
         bwd = [r for r in triton_resources() if r["kernel"] == "_scan_bwd_kernel"]
         row.update(bwd_regs=bwd[-1]["n_regs"] if bwd else None, bwd_spills=bwd[-1]["n_spills"] if bwd else None)
         print(json.dumps(row), flush=True)
-    scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = None, None, 1
+    scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = shipped
 
 
 def main():
