@@ -5,7 +5,8 @@
 # Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
 # `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes
 # from it (same settings, random states restored) and appends to its log; a run whose log holds its test result has
-# finished and is skipped. Collect the table with
+# finished and is skipped. A log with no checkpoint beside it is renamed to NAME_SEED.log.<time>.orphan, not
+# overwritten, and the run starts afresh. Collect the table with
 #   python benchmarks/collect_results.py $DIR/logs/*.log
 # NAME is a model, or HMamba-half for HMamba's half variant. RUNS and EXTRA (more --key=value for all) override.
 # A run may carry its own settings as a third field, NAME:SEED:key=value,key=value (e.g. LatentMamba:2020:learning_rate=0.003);
@@ -34,6 +35,9 @@ for run in $RUNS; do
     echo "$(date -u +%FT%TZ) resume $tag from $last on GPU $gpu"
     python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA >> "$log" 2>&1 &
   else
+    if [ -s "$log" ]; then  # a log without a checkpoint to resume (e.g. lost): keep it, the new run starts afresh
+      old="$log.$(date -u +%Y%m%dT%H%M%S).orphan"; mv "$log" "$old"; echo "$(date -u +%FT%TZ) kept $tag's earlier log as $old"
+    fi
     echo "$(date -u +%FT%TZ) start $tag on GPU $gpu"
     python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
       --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA $own \
