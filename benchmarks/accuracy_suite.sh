@@ -24,8 +24,8 @@ slot=0
 for run in $RUNS; do
   IFS=: read -r name seed opts <<< "$run"; model=${name%%-*}
   variant=""; [ "$name" = "HMamba-half" ] && variant="--variant=half"
-  tag="${name}_${seed}${opts:+_$(echo "$opts" | tr '=,' '-_')}"; own=""
-  [ -n "$opts" ] && own=$(echo "$opts" | tr ',' '\n' | sed 's/^/--/' | tr '\n' ' ')
+  spelled=${opts//=/-}; tag="${name}_${seed}${opts:+_${spelled//,/_}}"
+  own=${opts:+--${opts//,/ --}}  # a=1,b=2 -> --a=1 --b=2
   ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
   mkdir -p "$ck"
   if grep -q "test result:" "$log" 2>/dev/null; then echo "$(date -u +%FT%TZ) $tag has finished: skipped"; continue; fi

@@ -1,11 +1,14 @@
 """Results table from RecBole run logs (ours or RecBole's), for docs/results.md.
 
     python benchmarks/collect_results.py LOG [LOG ...] [--md out.md]
+    python benchmarks/collect_results.py --curves LOG [LOG ...]
 
 One row per log file (named NAME_SEED.log by benchmarks/accuracy_suite.sh; a resumed run appends to its log):
 status (early-stopped = converged under the protocol; finished = ran out of epochs; running/interrupted), epochs
 trained, best epoch, best valid NDCG@10, test metrics, median train s/epoch, peak GPU memory, parameters, seed.
 Only what the log says is reported; a run without a test result gets none.
+--curves prints instead each run's valid NDCG@10 per epoch side by side and, for two runs, their mean and largest
+difference over the epochs both have (absolute and relative to the first run).
 """
 import argparse
 import os
@@ -58,7 +61,7 @@ def parse(path):
     return {
         "run": os.path.splitext(os.path.basename(path))[0], "status": status, "epochs": epochs,
         "best_epoch": best_epoch, "best_valid_ndcg@10": max(valid.values()) if valid else None,
-        "valid": best_valid or {}, "test": test or {},
+        "valid": best_valid or {}, "test": test or {}, "curve": valid,
         "s_per_epoch": statistics.median(train.values()) if train else None,
         "peak_gib": peak, "params": params, **{k: settings.get(k) for k in ("seed", "variant", "enable_amp")},
     }
@@ -84,13 +87,29 @@ def table(rows):
     return "\n".join(lines)
 
 
+def curves(rows):
+    epochs = sorted(set().union(*(r["curve"] for r in rows)))
+    lines = ["epoch\t" + "\t".join(r["run"] for r in rows)]
+    lines += [f"{e}\t" + "\t".join(fmt(r["curve"].get(e)) for r in rows) for e in epochs]
+    if len(rows) == 2:
+        a, b = (r["curve"] for r in rows)
+        both = [e for e in epochs if e in a and e in b]
+        diff = [abs(b[e] - a[e]) for e in both]
+        rel = [abs(b[e] - a[e]) / a[e] for e in both if a[e]]
+        if both:
+            lines.append(f"|difference| over {len(both)} common epochs: mean {statistics.mean(diff):.4f} "
+                         f"({statistics.mean(rel):.1%}), max {max(diff):.4f} ({max(rel):.1%})")
+    return "\n".join(lines)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("logs", nargs="+")
     p.add_argument("--md", default=None, help="also write the table here")
+    p.add_argument("--curves", action="store_true", help="valid NDCG@10 per epoch instead of the table")
     args = p.parse_args()
     rows = [parse(path) for path in args.logs]
-    out = table(rows)
+    out = curves(rows) if args.curves else table(rows)
     print(out)
     if args.md:
         with open(args.md, "w") as f:

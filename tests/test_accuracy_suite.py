@@ -77,3 +77,9 @@ def test_a_log_without_checkpoint_is_kept_not_overwritten(tmp_path):
     kept = [p for p in os.listdir(acc / "logs") if p.startswith("GRU4Rec_2020.log.") and p.endswith(".orphan")]
     assert len(kept) == 1 and "kept GRU4Rec_2020's earlier log" in out
     assert (acc / "logs" / kept[0]).read_text() == "17 epochs of a run whose checkpoint was lost\n"
+
+
+def test_several_own_settings_become_several_arguments(tmp_path):
+    _, lines = run_suite(tmp_path, "SASRec:2020:learning_rate=0.003,hidden_dropout_prob=0.2")
+    args = call_for(lines, "SASRec_2020_learning_rate-0.003_hidden_dropout_prob-0.2")
+    assert "--learning_rate=0.003" in args and "--hidden_dropout_prob=0.2" in args

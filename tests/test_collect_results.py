@@ -52,3 +52,17 @@ def test_collector_reads_early_stopping_and_unfinished_runs(tmp_path):
                 "'ndcg@10': np.float64(0.17)})\n")
     row = collect.parse(str(log))
     assert row["status"] == "early-stopped" and row["test"] == {"hit@10": 0.3, "ndcg@10": 0.17}
+
+
+def test_curves_line_up_epochs_and_measure_the_difference(tmp_path):
+    def log(name, scores):
+        path = tmp_path / f"{name}.log"
+        path.write_text("".join(f"24 Nov 00:00    INFO  epoch {e} evaluating [time: 0.20s, valid_score: {s:.6f}]\n"
+                                for e, s in enumerate(scores)))
+        return collect.parse(str(path))
+    out = collect.curves([log("A_2020", [0.10, 0.20, 0.40]), log("A_2021", [0.11, 0.18])])
+    lines = out.splitlines()
+    assert lines[0] == "epoch\tA_2020\tA_2021"
+    assert lines[3] == "2\t0.4000\t–"  # an epoch only one run reached
+    # epochs 0 and 1 only: |diff| 0.01 and 0.02, relative 10% and 10%
+    assert lines[-1] == "|difference| over 2 common epochs: mean 0.0150 (10.0%), max 0.0200 (10.0%)"
