@@ -8,7 +8,9 @@ status (early-stopped = converged under the protocol; finished = ran out of epoc
 trained, best epoch, best valid NDCG@10, test metrics, median train s/epoch, peak GPU memory, parameters, seed.
 Only what the log says is reported; a run without a test result gets none.
 --curves prints instead each run's valid NDCG@10 per epoch side by side and, for two runs, their mean and largest
-difference over the epochs both have (absolute and relative to the first run).
+difference over the epochs both have (absolute and relative to the first run), and how often the second run is
+ahead of, level with or behind the first, with the mean and range of (second - first). --from-epoch K limits those
+comparisons to epochs K and later.
 """
 import argparse
 import os
@@ -87,18 +89,24 @@ def table(rows):
     return "\n".join(lines)
 
 
-def curves(rows):
+def curves(rows, from_epoch=0):
     epochs = sorted(set().union(*(r["curve"] for r in rows)))
     lines = ["epoch\t" + "\t".join(r["run"] for r in rows)]
     lines += [f"{e}\t" + "\t".join(fmt(r["curve"].get(e)) for r in rows) for e in epochs]
     if len(rows) == 2:
         a, b = (r["curve"] for r in rows)
-        both = [e for e in epochs if e in a and e in b]
+        both = [e for e in epochs if e in a and e in b and e >= from_epoch]
         diff = [abs(b[e] - a[e]) for e in both]
         rel = [abs(b[e] - a[e]) / a[e] for e in both if a[e]]
         if both:
             lines.append(f"|difference| over {len(both)} common epochs: mean {statistics.mean(diff):.4f} "
                          f"({statistics.mean(rel):.1%}), max {max(diff):.4f} ({max(rel):.1%})")
+            signed = [round(b[e] - a[e], 6) for e in both]  # the logs print 6 decimals
+            level = [e for e, d in zip(both, signed) if d == 0]
+            lines.append(f"{rows[1]['run']} - {rows[0]['run']} over epochs {both[0]}-{both[-1]}: "
+                         f"ahead at {sum(d > 0 for d in signed)}, level at {len(level)} {level}, "
+                         f"behind at {sum(d < 0 for d in signed)}; mean {statistics.mean(signed):+.4f}, "
+                         f"range {min(signed):+.4f} to {max(signed):+.4f}")
     return "\n".join(lines)
 
 
@@ -107,9 +115,10 @@ def main():
     p.add_argument("logs", nargs="+")
     p.add_argument("--md", default=None, help="also write the table here")
     p.add_argument("--curves", action="store_true", help="valid NDCG@10 per epoch instead of the table")
+    p.add_argument("--from-epoch", type=int, default=0, help="with --curves: compare two runs from this epoch on")
     args = p.parse_args()
     rows = [parse(path) for path in args.logs]
-    out = curves(rows) if args.curves else table(rows)
+    out = curves(rows, args.from_epoch) if args.curves else table(rows)
     print(out)
     if args.md:
         with open(args.md, "w") as f:

@@ -54,15 +54,31 @@ def test_collector_reads_early_stopping_and_unfinished_runs(tmp_path):
     assert row["status"] == "early-stopped" and row["test"] == {"hit@10": 0.3, "ndcg@10": 0.17}
 
 
+def curve_run(tmp_path, name, scores):
+    """A run's log holding only its valid NDCG@10 per epoch, parsed."""
+    path = tmp_path / f"{name}.log"
+    path.write_text("".join(f"24 Nov 00:00    INFO  epoch {e} evaluating [time: 0.20s, valid_score: {s:.6f}]\n"
+                            for e, s in enumerate(scores)))
+    return collect.parse(str(path))
+
+
 def test_curves_line_up_epochs_and_measure_the_difference(tmp_path):
-    def log(name, scores):
-        path = tmp_path / f"{name}.log"
-        path.write_text("".join(f"24 Nov 00:00    INFO  epoch {e} evaluating [time: 0.20s, valid_score: {s:.6f}]\n"
-                                for e, s in enumerate(scores)))
-        return collect.parse(str(path))
-    out = collect.curves([log("A_2020", [0.10, 0.20, 0.40]), log("A_2021", [0.11, 0.18])])
-    lines = out.splitlines()
+    a = curve_run(tmp_path, "A_2020", [0.10, 0.20, 0.40])
+    b = curve_run(tmp_path, "A_2021", [0.11, 0.18])
+    lines = collect.curves([a, b]).splitlines()
     assert lines[0] == "epoch\tA_2020\tA_2021"
     assert lines[3] == "2\t0.4000\t–"  # an epoch only one run reached
     # epochs 0 and 1 only: |diff| 0.01 and 0.02, relative 10% and 10%
-    assert lines[-1] == "|difference| over 2 common epochs: mean 0.0150 (10.0%), max 0.0200 (10.0%)"
+    assert lines[-2] == "|difference| over 2 common epochs: mean 0.0150 (10.0%), max 0.0200 (10.0%)"
+    assert lines[-1] == "A_2021 - A_2020 over epochs 0-1: ahead at 1, level at 0 [], behind at 1; mean -0.0050, " \
+                        "range -0.0200 to +0.0100"
+
+
+def test_curves_count_leads_and_ties_from_an_epoch_on(tmp_path):
+    a = curve_run(tmp_path, "lr1", [0.05, 0.1286, 0.1300, 0.1310])
+    b = curve_run(tmp_path, "lr3", [0.09, 0.1286, 0.1340, 0.1305])
+    lines = collect.curves([a, b], from_epoch=1).splitlines()
+    assert len(lines) == 1 + 4 + 2  # the per-epoch rows keep every epoch; only the comparison is limited
+    assert lines[-2] == "|difference| over 3 common epochs: mean 0.0015 (1.2%), max 0.0040 (3.1%)"
+    assert lines[-1] == "lr3 - lr1 over epochs 1-3: ahead at 1, level at 1 [1], behind at 1; mean +0.0012, " \
+                        "range -0.0005 to +0.0040"
