@@ -83,3 +83,48 @@ def test_several_own_settings_become_several_arguments(tmp_path):
     _, lines = run_suite(tmp_path, "SASRec:2020:learning_rate=0.003,hidden_dropout_prob=0.2")
     args = call_for(lines, "SASRec_2020_learning_rate-0.003_hidden_dropout_prob-0.2")
     assert "--learning_rate=0.003" in args and "--hidden_dropout_prob=0.2" in args
+
+
+PACK = os.path.join(REPO_DIR, "benchmarks", "pack_resume.sh")
+
+
+def make_run(base, name, log, ck_files):
+    """A run as the suite leaves it: base/logs/NAME.log and base/ck/NAME/ with its checkpoint files."""
+    (base / "logs").mkdir(parents=True, exist_ok=True)
+    (base / "logs" / f"{name}.log").write_text(log)
+    (base / "ck" / name).mkdir(parents=True, exist_ok=True)
+    for f in ck_files:
+        (base / "ck" / name / f).write_bytes(name.encode())
+
+
+def test_pack_resume_files_tarballs_and_carries_only_resumable_checkpoints(tmp_path):
+    store, carry, lease = tmp_path / "store", tmp_path / "carry", tmp_path / "lease"
+    make_run(store, "SASRec_2020", "valid result\ntest result: OrderedDict(...)\n", ["S.pth", "S-last.pth"])
+    make_run(store, "GRU4Rec_2020", "valid result\n", ["G-last.pth"])  # unfinished; the lease brings it further
+    tarballs = []
+    for name, log, ck_files in [("GRU4Rec_2020", "valid result\n" * 3, ["G-last.pth"]),
+                                ("LatentMamba_2022", "valid result\n" * 2, ["L.pth", "L-last.pth"]),
+                                ("HMamba_2020", "valid result\ntest result: OrderedDict(...)\n", ["H-last.pth"])]:
+        make_run(lease / name, name, log, ck_files)
+        tarballs.append(str(lease / f"acc_{name}.tgz"))
+        subprocess.run(["tar", "czf", tarballs[-1], "-C", str(lease / name), f"logs/{name}.log", f"ck/{name}"],
+                       check=True)
+    (carry / "ck" / "stale_run").mkdir(parents=True)  # left from the last packing: must go
+    (carry / "dev").mkdir()
+    (carry / "dev" / "setup.sh").write_text("keep me")
+    out = subprocess.run(["bash", PACK, str(store), str(carry), *tarballs], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert sorted(p.name for p in (carry / "ck").iterdir()) == ["GRU4Rec_2020", "LatentMamba_2022"]
+    assert sorted(p.name for p in (carry / "logs").iterdir()) == [
+        "GRU4Rec_2020.log", "HMamba_2020.log", "LatentMamba_2022.log", "SASRec_2020.log"]
+    assert (carry / "logs" / "GRU4Rec_2020.log").read_text().count("valid result") == 3  # the lease's newer log
+    assert sorted(p.name for p in (carry / "ck" / "LatentMamba_2022").iterdir()) == ["L-last.pth", "L.pth"]
+    assert (carry / "dev" / "setup.sh").read_text() == "keep me"
+    assert (store / "ck" / "HMamba_2020" / "H-last.pth").exists()  # filed in the store, not carried
+    assert "finished: HMamba_2020" in out and "finished: SASRec_2020" in out
+    assert "resumable, packed: GRU4Rec_2020 (3 epochs logged)" in out
+
+
+def test_pack_resume_needs_both_folders(tmp_path):
+    r = subprocess.run(["bash", PACK, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "usage" in r.stderr
