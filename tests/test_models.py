@@ -40,17 +40,32 @@ def test_mamba_models_train_and_learn(model, extra, tiny_config):
     assert result["test_result"]["hit@10"] > 0.3, result["test_result"]
 
 
-def test_hmamba_full_learns_its_curvature(tiny_config):
+def model_after_one_backward(name, config_dict):
+    """The model built on the tiny data, after loss.backward() on its first training batch; and the loss."""
     from recbole_mamba.quick_start import make_config, load_dataset
     from recbole.data import data_preparation
     from recbole_mamba.utils import get_model
 
-    config = make_config("HMamba", "tiny", config_dict=tiny_config, cmd_args=[])
+    config = make_config(name, "tiny", config_dict=config_dict, cmd_args=[])
     train, _, _ = data_preparation(config, load_dataset(config))
-    model = get_model("HMamba")(config, train._dataset)
-    batch = next(iter(train))
-    loss = model.calculate_loss(batch)
+    model = get_model(name)(config, train._dataset)
+    loss = model.calculate_loss(next(iter(train)))
     loss.backward()
+    return model, loss
+
+
+@pytest.mark.parametrize("model_name,extra", [
+    ("LatentMamba", {}), ("Mamba4Rec", {}), ("HMamba", {"variant": "full"}), ("HMamba", {"variant": "half"}),
+])
+def test_every_trainable_parameter_gets_a_gradient(model_name, extra, tiny_config):
+    # a trainable parameter the loss never reaches is dead weight in the optimizer and the parameter count
+    # (the half variant once kept a learnable curvature it never uses)
+    model, _ = model_after_one_backward(model_name, {**tiny_config, **extra})
+    assert [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None] == []
+
+
+def test_hmamba_full_learns_its_curvature(tiny_config):
+    model, loss = model_after_one_backward("HMamba", tiny_config)
     grad = model.space.curvature.raw.grad
     assert torch.isfinite(loss) and grad is not None and torch.isfinite(grad) and grad.abs() > 0
     assert model.curvature_scale()[0] == model.space.c.sqrt() and torch.all(model.curvature_scale()[1:] == 1)
