@@ -28,3 +28,18 @@ def test_a_mismatch_is_reported(monkeypatch, capsys):
     assert check_split_order.main(["--dataset", "tiny", "--data_path", DATA_DIR]) == 1
     out = capsys.readouterr().out
     assert "mismatches: 1" in out and "'1'" in out
+
+
+def test_tie_share_counts_targets_decided_by_the_order_of_ties(tmp_path):
+    import tie_share
+    rows = [(1, 1), (1, 2), (1, 3), (1, 3),  # test and validation targets tied with each other
+            (2, 1), (2, 1), (2, 2), (2, 3),  # ties only in the training part
+            (3, 5), (3, 6),  # too short for leave-one-out: left out
+            (4, 9), (4, 2), (4, 2), (4, 1), (4, 2)]  # validation target in a group of 3; rows not in time order
+    path = tmp_path / "t.inter"
+    path.write_text("user_id:token\titem_id:token\ttimestamp:float\n"
+                    + "".join(f"{u}\t{i}\t{t}\n" for i, (u, t) in enumerate(rows)))
+    r = tie_share.tie_share(str(path))
+    assert r["users"] == 3 and r["largest tie"] == 3
+    assert r["test target tied"] == 1 / 3 and r["valid target tied"] == 2 / 3
+    assert r["interactions in a tie"] == 7 / 13
