@@ -38,9 +38,9 @@ class HMamba(MambaSequentialRecommender):
         self.hyperbolic = self.variant == "full"
         self.curvature_aware_scan = self.hyperbolic and config["curvature_aware_scan"]
         self.temperature = config["temperature"]
-        # the half variant never maps onto the manifold: its curvature stays a fixed buffer, not a dead parameter
-        self.space = HyperbolicSpace(config["manifold"], config["curvature"],
-                                     config["learn_curvature"] and self.hyperbolic, config["max_tangent_norm"])
+        # the half variant never maps onto a manifold, so it has none (and no curvature to count or train)
+        self.space = HyperbolicSpace(config["manifold"], config["curvature"], config["learn_curvature"],
+                                     config["max_tangent_norm"]) if self.hyperbolic else None
         self.emb_dropout = nn.Dropout(config["dropout_prob"])
         self.emb_norm = nn.LayerNorm(self.hidden_size, eps=1e-12)
         # tangent-space residual blocks: h = LN(h + Mamba(h; K(c))); h = LN(h + FFN(h))
