@@ -12,6 +12,10 @@
 # A run may carry its own settings as a third field, NAME:SEED:key=value,key=value (e.g. LatentMamba:2020:learning_rate=0.003);
 # they are passed as --key=value and become part of the run's name, with "=" and "," spelled "-" and "_" so that
 # the device tool brings the files back (LatentMamba_2020_learning_rate-0.003).
+# BERT4Rec gets --worker=$MASK_WORKERS (default 8): RecBole masks its training batches in a Python loop on the CPU,
+# about 0.18 s per batch of 2048 on ml-1m, which in the main process bounds an epoch to 90 s or more whatever the
+# GPU does; loader workers do it in parallel (benchmarks/bert4rec_masking.py measures it). The masks are drawn
+# from the same distribution, in worker processes seeded from the loader's generator, which checkpoints restore.
 set -u
 DIR=${1:-/tmp/acc}
 DATA=${DATA_PATH:-/tmp/datasets}
@@ -24,6 +28,7 @@ slot=0
 for run in $RUNS; do
   IFS=: read -r name seed opts <<< "$run"; model=${name%%-*}
   variant=""; [ "$name" = "HMamba-half" ] && variant="--variant=half"
+  loader=""; [ "$model" = "BERT4Rec" ] && loader="--worker=${MASK_WORKERS:-8}"
   spelled=${opts//=/-}; tag="${name}_${seed}${opts:+_${spelled//,/_}}"
   own=${opts:+--${opts//,/ --}}  # a=1,b=2 -> --a=1 --b=2
   ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
@@ -40,7 +45,7 @@ for run in $RUNS; do
     fi
     echo "$(date -u +%FT%TZ) start $tag on GPU $gpu"
     python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
-      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA $own \
+      --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" --gpu_id=$gpu $loader $EXTRA $own \
       > "$log" 2>&1 &
   fi
 done

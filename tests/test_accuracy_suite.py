@@ -128,3 +128,27 @@ def test_pack_resume_files_tarballs_and_carries_only_resumable_checkpoints(tmp_p
 def test_pack_resume_needs_both_folders(tmp_path):
     r = subprocess.run(["bash", PACK, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_bert4rec_alone_masks_in_loader_workers(tmp_path, monkeypatch):
+    _, lines = run_suite(tmp_path, "BERT4Rec:2020 SASRec:2020")
+    assert "--worker=8" in call_for(lines, "BERT4Rec_2020")
+    assert not any(arg.startswith("--worker") for arg in call_for(lines, "SASRec_2020"))
+    monkeypatch.setenv("MASK_WORKERS", "3")
+    (tmp_path / "again").mkdir()
+    _, lines = run_suite(tmp_path / "again", "BERT4Rec:2021")
+    assert "--worker=3" in call_for(lines, "BERT4Rec_2021")
+
+
+def test_masking_benchmark_times_each_model_and_worker_count(capsys):
+    import sys
+    from conftest import DATA_DIR
+    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
+    import bert4rec_masking
+    bert4rec_masking.main(["--data_path", DATA_DIR, "--dataset", "tiny", "--workers", "0", "1", "--batches", "2",
+                           "--config", "MAX_ITEM_LIST_LENGTH=20", "train_batch_size=64"])
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    rows = [[cell.strip() for cell in row] for row in rows if row[1].strip().isdigit()]
+    assert [(r[0], r[1]) for r in rows] == [("BERT4Rec", "0"), ("BERT4Rec", "1"), ("SASRec", "0"), ("SASRec", "1")]
+    for model, workers, timed, per_batch, per_epoch, data_s in rows:
+        assert timed == "2" and float(per_batch) > 0 and int(per_epoch) >= 2
