@@ -13,9 +13,9 @@
 # they are passed as --key=value and become part of the run's name, with "=" and "," spelled "-" and "_" so that
 # the device tool brings the files back (LatentMamba_2020_learning_rate-0.003).
 # BERT4Rec gets --worker=$MASK_WORKERS (default 8): RecBole masks its training batches in a Python loop on the CPU,
-# about 0.18 s per batch of 2048 on ml-1m, which in the main process bounds an epoch to 90 s or more whatever the
-# GPU does; loader workers do it in parallel (benchmarks/bert4rec_masking.py measures it). The masks are drawn
-# from the same distribution, in worker processes seeded from the loader's generator, which checkpoints restore.
+# 0.19 s per batch of 2048 on ml-1m (2-core CPU machine), which in the main process bounds an epoch to 90 s or more
+# whatever the GPU does; loader workers do it in parallel (benchmarks/bert4rec_masking.py measures it). The masks are
+# drawn from the same distribution, in worker processes seeded from the loader's generator, which checkpoints restore.
 set -u
 DIR=${1:-/tmp/acc}
 DATA=${DATA_PATH:-/tmp/datasets}
