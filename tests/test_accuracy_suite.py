@@ -152,3 +152,47 @@ def test_masking_benchmark_times_each_model_and_worker_count(capsys):
     assert [(r[0], r[1]) for r in rows] == [("BERT4Rec", "0"), ("BERT4Rec", "1"), ("SASRec", "0"), ("SASRec", "1")]
     for model, workers, timed, per_batch, per_epoch, data_s in rows:
         assert timed == "2" and float(per_batch) > 0 and int(per_epoch) >= 2
+
+
+STOP = os.path.join(REPO_DIR, "benchmarks", "stop_runs.sh")
+
+
+def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
+    import sys
+    import tarfile
+    import time
+    acc = tmp_path / "acc"
+    for tag in ("A_2020", "B_2020"):
+        (acc / "ck" / tag).mkdir(parents=True)
+        (acc / "ck" / tag / f"{tag}-last.pth").write_bytes(b"x")
+    (acc / "logs").mkdir()
+    (acc / "logs" / "A_2020.log").write_text("epoch 0\n")
+    trainer = tmp_path / "run_recbole_mamba.py"  # stands in for ours: it only waits
+    trainer.write_text("import time\ntime.sleep(120)\n")
+
+    def start(*args):
+        return subprocess.Popen(list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    a = start(sys.executable, str(trainer), f"--checkpoint_dir={acc}/ck/A_2020")
+    b = start(sys.executable, str(trainer), f"--resume=x-last.pth", f"--checkpoint_dir={acc}/ck/B_2020")
+    # a shell whose own command line names run A, as a device call that stops A does: it must survive
+    caller = start("bash", "-c", f"sleep 120; echo python run_recbole_mamba.py --checkpoint_dir={acc}/ck/A_2020")
+    try:
+        time.sleep(0.5)
+        env = dict(os.environ, STOP_WAIT="10")
+        r = subprocess.run(["bash", STOP, str(acc), "-", "A_2020"], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and f"stopping: {a.pid}" in r.stdout, r.stdout + r.stderr
+        assert a.wait(timeout=10) is not None and b.poll() is None and caller.poll() is None
+        assert not list(tmp_path.glob("*.tgz"))  # OUT "-": nothing packed
+
+        out = tmp_path / "out"
+        r = subprocess.run(["bash", STOP, str(acc), str(out)], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and f"stopping: {b.pid}" in r.stdout, r.stdout + r.stderr
+        assert b.wait(timeout=10) is not None and caller.poll() is None
+        with tarfile.open(out / "acc_A_2020.tgz") as t:
+            assert sorted(t.getnames()) == ["ck/A_2020", "ck/A_2020/A_2020-last.pth", "logs/A_2020.log"]
+        with tarfile.open(out / "acc_B_2020.tgz") as t:  # no log yet: the checkpoints alone
+            assert sorted(t.getnames()) == ["ck/B_2020", "ck/B_2020/B_2020-last.pth"]
+    finally:
+        for p in (a, b, caller):
+            p.kill()
+            p.wait()

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Issue #7, on the GPU machine: stop accuracy-suite runs and pack each run's log and checkpoints for the trip back.
+# Usage (repo root):
+#   bash benchmarks/stop_runs.sh DIR [OUT] [TAG ...]
+# Stops the runs of the suite in DIR (e.g. /tmp/acc) named TAG (e.g. BERT4Rec_2020), or all of them with no TAG,
+# waits up to STOP_WAIT seconds (default 60) for them to exit, then, if OUT is given and not "-", writes one
+# OUT/acc_NAME.tgz (logs/NAME.log + ck/NAME/) per run in DIR/ck, as pack_resume.sh expects.
+# A run is found by the `--checkpoint_dir=DIR/ck/TAG` on its own command line, never by a pattern that the calling
+# shell's command line could also hold: `pkill -f "model=BERT4Rec"` typed into a device call kills that call's
+# shell too, and the machine goes back with every run (session 8 lost a lease that way).
+set -u
+[ $# -ge 1 ] || { echo "usage: $0 DIR [OUT] [TAG ...]" >&2; exit 2; }
+DIR=${1%/}; OUT=${2:--}; shift $(( $# >= 2 ? 2 : 1 ))
+WAIT=${STOP_WAIT:-60}
+
+pids_of() {  # the trainer processes whose arguments hold --checkpoint_dir=DIR/ck/TAG (any TAG when none is given)
+  local pid args
+  for pid in $(pgrep -f "run_recbole_mamba[.]py" 2>/dev/null); do
+    [ "$pid" = "$$" ] && continue
+    args=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null) || continue
+    grep -qx '.*run_recbole_mamba[.]py' <<< "$args" || continue  # the script itself, not a mention of it
+    if [ $# -eq 0 ]; then
+      grep -q "^--checkpoint_dir=" <<< "$args" && grep -qF -- "--checkpoint_dir=$DIR/ck/" <<< "$args" && echo "$pid"
+    else
+      local tag
+      for tag in "$@"; do grep -qxF -- "--checkpoint_dir=$DIR/ck/$tag" <<< "$args" && echo "$pid"; done
+    fi
+  done
+}
+
+pids=$(pids_of "$@")
+if [ -n "$pids" ]; then
+  echo "stopping: $(echo $pids)"
+  kill -TERM $pids 2>/dev/null
+  for _ in $(seq "$WAIT"); do
+    alive=""; for pid in $pids; do  # exited: gone, or a zombie that its parent has not reaped yet
+      case $(ps -o stat= -p "$pid" 2>/dev/null) in ""|Z*) ;; *) alive="$alive $pid" ;; esac
+    done
+    [ -z "$alive" ] && break
+    sleep 1
+  done
+  [ -n "${alive:-}" ] && echo "still running after ${WAIT}s:$alive" >&2
+else
+  echo "no matching run is running"
+fi
+
+if [ "$OUT" != "-" ]; then
+  mkdir -p "$OUT"
+  for ck in "$DIR"/ck/*/; do
+    [ -d "$ck" ] || continue
+    name=$(basename "$ck")
+    files=("ck/$name"); [ -f "$DIR/logs/$name.log" ] && files+=("logs/$name.log")
+    tar czf "$OUT/acc_$name.tgz" -C "$DIR" "${files[@]}" && echo "packed: $OUT/acc_$name.tgz"
+  done
+fi
