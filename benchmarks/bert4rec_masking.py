@@ -54,7 +54,7 @@ def main(argv=None):
             config["worker"] = workers  # read when a loader is made: a new loader over the same split
             train_data = type(built)(config, built._dataset, built._sampler, shuffle=True)
             per_batch, n = seconds_per_batch(train_data, args.batches)
-            print(f"| {model} | {workers} | {n} | {per_batch:.3f} | {len(train_data)} | {per_batch * len(train_data):.0f} |",
+            print(f"| {model} | {workers} | {n} | {per_batch:.4f} | {len(train_data)} | {per_batch * len(train_data):.0f} |",
                   flush=True)
 
 
