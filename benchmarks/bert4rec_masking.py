@@ -14,6 +14,8 @@ import os
 import sys
 import time
 
+import yaml
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from recbole_mamba.quick_start import load_dataset, make_config  # noqa: E402  (after the path fix)
@@ -40,7 +42,6 @@ def main(argv=None):
     parser.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
                         help="more settings, e.g. MAX_ITEM_LIST_LENGTH=50 (values are read as YAML)")
     args = parser.parse_args(argv)
-    import yaml
     extra = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.config)}
 
     print(f"cpu cores: {os.cpu_count()}; {args.batches} batches per setting")
@@ -54,8 +55,8 @@ def main(argv=None):
             config["worker"] = workers  # read when a loader is made: a new loader over the same split
             train_data = type(built)(config, built._dataset, built._sampler, shuffle=True)
             per_batch, n = seconds_per_batch(train_data, args.batches)
-            print(f"| {model} | {workers} | {n} | {per_batch:.4f} | {len(train_data)} | {per_batch * len(train_data):.0f} |",
-                  flush=True)
+            per_epoch = per_batch * len(train_data)
+            print(f"| {model} | {workers} | {n} | {per_batch:.4f} | {len(train_data)} | {per_epoch:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

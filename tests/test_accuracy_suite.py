@@ -173,7 +173,7 @@ def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
     def start(*args):
         return subprocess.Popen(list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     a = start(sys.executable, str(trainer), f"--checkpoint_dir={acc}/ck/A_2020")
-    b = start(sys.executable, str(trainer), f"--resume=x-last.pth", f"--checkpoint_dir={acc}/ck/B_2020")
+    b = start(sys.executable, str(trainer), "--resume=x-last.pth", f"--checkpoint_dir={acc}/ck/B_2020")
     # a shell whose own command line names run A, as a device call that stops A does: it must survive
     caller = start("bash", "-c", f"sleep 120; echo python run_recbole_mamba.py --checkpoint_dir={acc}/ck/A_2020")
     try:
