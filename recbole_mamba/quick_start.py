@@ -180,7 +180,8 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     """Train, validate and test one model; returns RecBole's result dict plus cost figures.
 
     Keys: best_valid_score, valid_score_bigger, best_valid_result, test_result, model, dataset,
-    params, epochs, best_epoch, train_s_per_epoch, peak_gpu_mem_gib (None on CPU), saved_model_file.
+    params, epochs, best_epoch, valid_curve ([(epoch, valid score)] of every validation), train_s_per_epoch,
+    peak_gpu_mem_gib (None on CPU), saved_model_file.
     resume: a `<model>-<time>-last.pth` file written by an earlier run: training continues from it with
     every random state restored (same result as the uninterrupted run); its settings are the defaults.
     """
@@ -233,6 +234,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         "params": params,
         "epochs": len(timer.seconds),
         "best_epoch": timer.best_epoch(config["valid_metric_bigger"]),
+        "valid_curve": list(timer.valid),
         "train_s_per_epoch": s_per_epoch,
         "peak_gpu_mem_gib": peak,
         "saved_model_file": trainer.saved_model_file if saved else None,

@@ -7,14 +7,18 @@
 
 Params file (RecBole's format), one line per parameter:  name choice [a,b]  |  name uniform lo,hi  |
 name loguniform log_lo,log_hi  |  name quniform lo,hi,q.  Every trial is one `quick_start.run` (our models or
-RecBole's), so tuning uses the same code path and protocol as a single run. Output in --output_dir: a Markdown and
-a CSV table of all trials (params, valid metric, test metrics) and best_config.yaml (the winning params).
+RecBole's), so tuning uses the same code path and protocol as a single run; its test metrics are those of its best
+validated model. Output in --output_dir, rewritten after every trial (hyperopt) so a stopped search keeps what it
+finished: a Markdown and a CSV table of the trials (params, valid metric, test metrics, epochs, best epoch, s/epoch,
+parameters), <model>-curves.csv (the valid metric after every epoch of every trial) and best_config.yaml.
 """
 import argparse
 import csv
 import math
 import os
+import shutil
 import sys
+import tempfile
 
 import yaml
 
@@ -44,14 +48,21 @@ def read_params_file(path):
     return params
 
 
-def trial(model, dataset, fixed, config_file_list, params):
-    """One tuning trial: a full run; returns RecBole's objective dict (saved=False: no checkpoints)."""
-    config = {**fixed, **params, "show_progress": False}
-    return run(model, dataset, config_file_list=config_file_list, config_dict=config, cmd_args=[], saved=False,
-               verbose=False)
+def trial(model, dataset, fixed, config_file_list, params, checkpoint_root, verbose=False):
+    """One tuning trial: a full run whose test metrics are those of its best-validated model (as in a single run);
+    returns RecBole's objective dict plus quick_start's cost figures and valid curve. The trial writes its
+    checkpoints into a folder of its own under `checkpoint_root` (trials may run at once), removed when it ends."""
+    os.makedirs(checkpoint_root, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="trial_", dir=checkpoint_root)
+    config = {**fixed, **params, "show_progress": False, "checkpoint_dir": folder}
+    try:
+        return run(model, dataset, config_file_list=config_file_list, config_dict=config, cmd_args=[], saved=True,
+                   verbose=verbose)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def tune_hyperopt(model, dataset, params, fixed, config_file_list, algo, max_evals):
+def tune_hyperopt(model, dataset, params, fixed, config_file_list, algo, max_evals, output_dir, verbose=False):
     from hyperopt import hp
     from recbole.trainer import HyperTuning
 
@@ -64,8 +75,9 @@ def tune_hyperopt(model, dataset, params, fixed, config_file_list, algo, max_eva
     rows = []
 
     def objective(config_dict, files):
-        result = trial(model, dataset, fixed, files, config_dict)
-        rows.append({**result, "tuned": dict(config_dict)})
+        result = trial(model, dataset, fixed, files, config_dict, os.path.join(output_dir, "checkpoints"), verbose)
+        rows.append({**result, "tuned": dict(config_dict), "trial": len(rows) + 1})
+        write_results(rows, output_dir, model, fixed.get("valid_metric", "NDCG@10"))  # a stopped search keeps these
         return result
 
     tuner = HyperTuning(objective, space=space, fixed_config_file_list=config_file_list, algo=algo,
@@ -97,8 +109,10 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
         else:
             space[name] = getattr(tune, kind)(*value)
 
+    checkpoints = os.path.join(output_dir, "checkpoints")
+
     def trainable(config):
-        result = trial(model, dataset, fixed, config_file_list, config)
+        result = trial(model, dataset, fixed, config_file_list, config, os.path.abspath(checkpoints))
         tune.report(best_valid_score=float(result["best_valid_score"]),
                     **{f"valid_{k}": float(v) for k, v in result["best_valid_result"].items()},
                     **{f"test_{k}": float(v) for k, v in result["test_result"].items()})
@@ -111,30 +125,43 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
                         resources_per_trial={"cpu": cpus, "gpu": gpus}, metric="best_valid_score", mode="max",
                         local_dir=os.path.abspath(os.path.join(output_dir, "ray_results")), verbose=1)
     rows = []
-    for t in analysis.trials:
+    for i, t in enumerate(analysis.trials):
         res = t.last_result or {}
         rows.append(dict(tuned={k: t.config[k] for k in space}, best_valid_score=res.get("best_valid_score"),
                          best_valid_result={k[6:]: v for k, v in res.items() if k.startswith("valid_")},
                          test_result={k[5:]: v for k, v in res.items() if k.startswith("test_")},
-                         status=t.status))
+                         status=t.status, trial=i + 1))
     return rows
 
 
+COST_COLUMNS = (("epochs", "epochs"), ("best epoch", "best_epoch"), ("train s/epoch", "train_s_per_epoch"),
+                ("params", "params"), ("trial", "trial"))
+
+
 def write_results(rows, output_dir, model, valid_metric):
+    """<model>-tuning.csv/.md (one row per finished trial, best valid first), <model>-best_config.yaml and, where
+    the trials report it, <model>-curves.csv (the valid metric after every epoch of every trial)."""
     os.makedirs(output_dir, exist_ok=True)
     done = [r for r in rows if r.get("best_valid_score") is not None]
     done.sort(key=lambda r: -r["best_valid_score"])
     names = sorted({k for r in rows for k in r["tuned"]})
     metrics = sorted({k for r in done for k in r["test_result"]})
-    header = names + [f"valid {valid_metric.lower()}"] + [f"test {m}" for m in metrics]
+    costs = [(title, key) for title, key in COST_COLUMNS if any(r.get(key) is not None for r in done)]
+    header = names + [f"valid {valid_metric.lower()}"] + [f"test {m}" for m in metrics] + [t for t, _ in costs]
     table = [[r["tuned"].get(n) for n in names] + [r["best_valid_score"]] + [r["test_result"].get(m) for m in metrics]
-             for r in done]
+             + [r.get(key) for _, key in costs] for r in done]
     with open(os.path.join(output_dir, f"{model}-tuning.csv"), "w", newline="") as f:
         csv.writer(f).writerows([header] + table)
     with open(os.path.join(output_dir, f"{model}-tuning.md"), "w") as f:
         f.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
         for row in table:
             f.write("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |\n")
+    curves = [(r.get("trial"), r["tuned"], epoch, score) for r in rows for epoch, score in r.get("valid_curve") or []]
+    if curves:
+        with open(os.path.join(output_dir, f"{model}-curves.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["trial"] + names + ["epoch", f"valid {valid_metric.lower()}"])
+            writer.writerows([[t] + [tuned.get(n) for n in names] + [epoch, score] for t, tuned, epoch, score in curves])
     best = done[0]["tuned"] if done else {}
     with open(os.path.join(output_dir, f"{model}-best_config.yaml"), "w") as f:
         yaml.safe_dump(best, f)
@@ -155,6 +182,7 @@ def main(argv=None):
     p.add_argument("--gpus_per_trial", type=float, default=0)
     p.add_argument("--ray_address", default=None, help="an existing Ray cluster (e.g. auto); default: local")
     p.add_argument("--ray_local_mode", action="store_true", help="run trials in this process (debugging, tests)")
+    p.add_argument("--verbose", action="store_true", help="hyperopt: log every epoch of every trial (RecBole's log)")
     args, rest = p.parse_known_args(argv)
     from recbole_mamba.config import property_file
     from recbole_mamba.errors import RecBoleMambaError
@@ -173,7 +201,8 @@ def main(argv=None):
     try:
         params = read_params_file(params_file)
         if args.tool == "hyperopt":
-            rows = tune_hyperopt(args.model, args.dataset, params, fixed, files, algo, args.max_evals)
+            rows = tune_hyperopt(args.model, args.dataset, params, fixed, files, algo, args.max_evals, args.output_dir,
+                                 args.verbose)
         else:
             rows = tune_ray(args.model, args.dataset, params, fixed, files, algo, args.max_evals, args.cpus_per_trial,
                             args.gpus_per_trial, args.ray_address, args.ray_local_mode, args.output_dir)

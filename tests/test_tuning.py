@@ -58,3 +58,44 @@ def test_shipped_search_spaces_parse():
     for name in ("LatentMamba", "HMamba", "Mamba4Rec"):
         params = read_params_file(os.path.join(root, f"{name}.hyper"))
         assert any(p[0] == "learning_rate" for p in params)
+
+
+def test_hyperopt_trials_report_best_model_curves_and_leave_no_checkpoints(tmp_path, params_file, monkeypatch):
+    """Each trial's test metrics come from its best-validated model (as a single run's do), its valid curve lands in
+    <model>-curves.csv, the tables are rewritten after every trial, and the trials' checkpoints are removed."""
+    import recbole_mamba.quick_start as quick_start
+    import recbole_mamba.tuning as tuning
+
+    written, evaluated = [], []
+    real_write, real_run = tuning.write_results, quick_start.run
+
+    def counting_write(rows, *args, **kwargs):
+        written.append(len(rows))
+        return real_write(rows, *args, **kwargs)
+
+    def spying_run(*args, **kwargs):
+        evaluated.append(kwargs["saved"])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "write_results", counting_write)
+    monkeypatch.setattr(tuning, "run", spying_run)
+    args = [a for a in tiny_args(tmp_path) if not a.startswith("--epochs")] + ["--epochs=2"]
+    rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", "--tool=hyperopt",
+               "--algo=exhaustive"] + args)
+    assert rc == 0
+    assert written[:2] == [1, 2]  # after each trial, before the search ends
+    assert evaluated == [True, True]  # saved=True: the test split is scored with the best model, not the last one
+    out = tmp_path / "out"
+    with open(out / "Mamba4Rec-curves.csv") as f:
+        curves = list(csv.reader(f))
+    assert curves[0] == ["trial", "learning_rate", "epoch", "valid ndcg@10"]
+    assert sorted((int(r[0]), int(r[2])) for r in curves[1:]) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    with open(out / "Mamba4Rec-tuning.csv") as f:
+        table = list(csv.DictReader(f))
+    for row in table:
+        trial_curve = [float(r[3]) for r in curves[1:] if r[0] == row["trial"]]
+        assert float(row["valid ndcg@10"]) == max(trial_curve)  # the table's valid score is the curve's best
+        assert row["epochs"] == "2" and int(row["best epoch"]) == trial_curve.index(max(trial_curve))
+        assert int(row["params"]) > 0
+    leftover = [f for _, _, files in os.walk(out / "checkpoints") for f in files]
+    assert leftover == []
