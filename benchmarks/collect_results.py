@@ -7,11 +7,13 @@ One row per log file (named NAME_SEED.log by benchmarks/accuracy_suite.sh; a res
 status (early-stopped = converged under the protocol; finished = ran out of epochs; running/interrupted), epochs
 trained, best epoch, best valid NDCG@10, test metrics, median train s/epoch, peak GPU memory, parameters, seed.
 Only what the log says is reported; a run without a test result gets none.
---curves prints instead each run's valid NDCG@10 per epoch side by side and, for two runs, their mean and largest
-difference over the epochs both have (absolute and relative to the first run), and how often the second run is
-ahead of, level with or behind the first, with the mean and range of (second - first). --from-epoch K limits those
-comparisons to epochs K and later.
+--curves prints instead each run's valid NDCG@10 per epoch side by side and, for each later run against the first,
+their mean and largest difference over the epochs both have (absolute and relative to the first run), and how often
+the later run is ahead of, level with or behind the first, with the mean and range of (later - first). --from-epoch K
+limits those comparisons to epochs K and later. A tuner's <model>-curves.csv (run_hyper.py) may stand among the logs:
+each of its trials is one run there, named FOLDER#TRIAL key=value,... (curves only).
 """
+import csv
 import argparse
 import os
 import re
@@ -69,6 +71,19 @@ def parse(path):
     }
 
 
+def parse_tuning_curves(path):
+    """One curve-only run per trial of a run_hyper.py <model>-curves.csv (trial, params..., epoch, valid score)."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    names, runs = rows[0][1:-2], {}
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    for row in rows[1:]:
+        params = ",".join(f"{k}={v}" for k, v in zip(names, row[1:-2]))
+        run = runs.setdefault(row[0], {"run": f"{folder}#{row[0]} {params}", "curve": {}})
+        run["curve"][int(row[-2])] = float(row[-1])
+    return list(runs.values())
+
+
 def fmt(value, digits=4):
     if value is None:
         return "–"
@@ -93,8 +108,9 @@ def curves(rows, from_epoch=0):
     epochs = sorted(set().union(*(r["curve"] for r in rows)))
     lines = ["epoch\t" + "\t".join(r["run"] for r in rows)]
     lines += [f"{e}\t" + "\t".join(fmt(r["curve"].get(e)) for r in rows) for e in epochs]
-    if len(rows) == 2:
-        a, b = (r["curve"] for r in rows)
+    a = rows[0]["curve"]
+    for other in rows[1:]:
+        b = other["curve"]
         both = [e for e in epochs if e in a and e in b and e >= from_epoch]
         diff = [abs(b[e] - a[e]) for e in both]
         rel = [abs(b[e] - a[e]) / a[e] for e in both if a[e]]
@@ -103,7 +119,7 @@ def curves(rows, from_epoch=0):
                          f"({statistics.mean(rel):.1%}), max {max(diff):.4f} ({max(rel):.1%})")
             signed = [round(b[e] - a[e], 6) for e in both]  # the logs print 6 decimals
             level = [e for e, d in zip(both, signed) if d == 0]
-            lines.append(f"{rows[1]['run']} - {rows[0]['run']} over epochs {both[0]}-{both[-1]}: "
+            lines.append(f"{other['run']} - {rows[0]['run']} over epochs {both[0]}-{both[-1]}: "
                          f"ahead at {sum(d > 0 for d in signed)}, level at {len(level)} {level}, "
                          f"behind at {sum(d < 0 for d in signed)}; mean {statistics.mean(signed):+.4f}, "
                          f"range {min(signed):+.4f} to {max(signed):+.4f}")
@@ -117,7 +133,11 @@ def main():
     p.add_argument("--curves", action="store_true", help="valid NDCG@10 per epoch instead of the table")
     p.add_argument("--from-epoch", type=int, default=0, help="with --curves: compare two runs from this epoch on")
     args = p.parse_args()
-    rows = [parse(path) for path in args.logs]
+    rows = []
+    for path in args.logs:
+        rows += parse_tuning_curves(path) if path.endswith("-curves.csv") else [parse(path)]
+    if not args.curves and any("status" not in r for r in rows):
+        p.error("a tuner's curves file has no table row: use it with --curves")
     out = curves(rows, args.from_epoch) if args.curves else table(rows)
     print(out)
     if args.md:

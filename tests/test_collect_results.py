@@ -82,3 +82,25 @@ def test_curves_count_leads_and_ties_from_an_epoch_on(tmp_path):
     assert lines[-2] == "|difference| over 3 common epochs: mean 0.0015 (1.2%), max 0.0040 (3.1%)"
     assert lines[-1] == "lr3 - lr1 over epochs 1-3: ahead at 1, level at 1 [1], behind at 1; mean +0.0012, " \
                         "range -0.0005 to +0.0040"
+
+
+def test_tuner_curves_file_gives_one_run_per_trial_compared_with_the_first(tmp_path):
+    """run_hyper.py's <model>-curves.csv (written by tuning.write_results) reads as one curve per trial; with three
+    runs, each later one is compared with the first."""
+    from recbole_mamba.tuning import write_results
+
+    rows = [{"tuned": {"dropout_prob": 0.2}, "trial": 1, "best_valid_score": 0.2, "test_result": {},
+             "valid_curve": [(0, 0.10), (1, 0.20)]},
+            {"tuned": {"dropout_prob": 0.1}, "trial": 2, "best_valid_score": 0.25, "test_result": {},
+             "valid_curve": [(0, 0.12), (1, 0.25)]}]
+    write_results(rows, str(tmp_path / "screen"), "M", "NDCG@10")
+    trials = collect.parse_tuning_curves(str(tmp_path / "screen" / "M-curves.csv"))
+    assert [t["run"] for t in trials] == ["screen#1 dropout_prob=0.2", "screen#2 dropout_prob=0.1"]
+    assert trials[1]["curve"] == {0: 0.12, 1: 0.25}
+    log = curve_run(tmp_path, "base", [0.10, 0.19])
+    lines = collect.curves([log] + trials).splitlines()
+    assert lines[0] == "epoch\tbase\tscreen#1 dropout_prob=0.2\tscreen#2 dropout_prob=0.1"
+    assert lines[-3] == "screen#1 dropout_prob=0.2 - base over epochs 0-1: ahead at 1, level at 1 [0], behind at 0; " \
+                        "mean +0.0050, range +0.0000 to +0.0100"
+    assert lines[-1] == "screen#2 dropout_prob=0.1 - base over epochs 0-1: ahead at 2, level at 0 [], behind at 0; " \
+                        "mean +0.0400, range +0.0200 to +0.0600"
