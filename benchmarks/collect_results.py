@@ -13,8 +13,8 @@ the later run is ahead of, level with or behind the first, with the mean and ran
 limits those comparisons to epochs K and later. A tuner's <model>-curves.csv (run_hyper.py) may stand among the logs:
 each of its trials is one run there, named FOLDER#TRIAL key=value,... (curves only).
 """
-import csv
 import argparse
+import csv
 import os
 import re
 import statistics

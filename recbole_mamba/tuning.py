@@ -10,7 +10,8 @@ name loguniform log_lo,log_hi  |  name quniform lo,hi,q.  Every trial is one `qu
 RecBole's), so tuning uses the same code path and protocol as a single run; its test metrics are those of its best
 validated model. Output in --output_dir, rewritten after every trial (hyperopt) so a stopped search keeps what it
 finished: a Markdown and a CSV table of the trials (params, valid metric, test metrics, epochs, best epoch, s/epoch,
-parameters), <model>-curves.csv (the valid metric after every epoch of every trial) and best_config.yaml.
+parameters), with hyperopt <model>-curves.csv (the valid metric after every epoch of every trial), and
+best_config.yaml.
 """
 import argparse
 import csv
@@ -109,10 +110,10 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
         else:
             space[name] = getattr(tune, kind)(*value)
 
-    checkpoints = os.path.join(output_dir, "checkpoints")
+    checkpoints = os.path.abspath(os.path.join(output_dir, "checkpoints"))  # Ray's workers run in other folders
 
     def trainable(config):
-        result = trial(model, dataset, fixed, config_file_list, config, os.path.abspath(checkpoints))
+        result = trial(model, dataset, fixed, config_file_list, config, checkpoints)
         tune.report(best_valid_score=float(result["best_valid_score"]),
                     **{f"valid_{k}": float(v) for k, v in result["best_valid_result"].items()},
                     **{f"test_{k}": float(v) for k, v in result["test_result"].items()})
@@ -161,7 +162,8 @@ def write_results(rows, output_dir, model, valid_metric):
         with open(os.path.join(output_dir, f"{model}-curves.csv"), "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["trial"] + names + ["epoch", f"valid {valid_metric.lower()}"])
-            writer.writerows([[t] + [tuned.get(n) for n in names] + [epoch, score] for t, tuned, epoch, score in curves])
+            writer.writerows([[t] + [tuned.get(n) for n in names] + [epoch, score]
+                              for t, tuned, epoch, score in curves])
     best = done[0]["tuned"] if done else {}
     with open(os.path.join(output_dir, f"{model}-best_config.yaml"), "w") as f:
         yaml.safe_dump(best, f)
