@@ -3,6 +3,7 @@
 Precedence, lowest to highest:
   RecBole's yaml (overall, model, dataset, quick_start)  <  properties/quick_start_config/sequential.yaml
   <  properties/model/<Model>.yaml  <  properties/dataset/<dataset>.yaml
+  <  properties/model/<Model>/<dataset>.yaml (one model's values for one dataset, e.g. tuned ones)
   <  config files  <  config_dict  <  command line (--key=value)
 """
 import os
@@ -83,6 +84,7 @@ class Config(RecBoleConfig):
         layers.append(property_file("model", f"{model}.yaml"))
         dataset_file = property_file("dataset", f"{dataset}.yaml")
         layers.append(dataset_file)
+        layers.append(property_file("model", model, f"{dataset}.yaml"))
         for file in layers:
             if os.path.isfile(file):
                 loaded = self._update_internal_config_dict(file) or {}

@@ -35,6 +35,31 @@ def test_dataset_yaml_layered_over_model_defaults():
     assert config["train_neg_sample_args"]["distribution"] == "none"  # RecBole's SASRec + our CE base
 
 
+def test_model_on_dataset_yaml_overrides_model_and_dataset_yaml_for_that_pair_only(tmp_path, monkeypatch,
+                                                                                  tiny_config):
+    import shutil
+
+    import recbole_mamba.config as config_module
+
+    props = tmp_path / "properties"
+    shutil.copytree(config_module.PROPERTIES_DIR, props)
+    (props / "model" / "LatentMamba").mkdir()
+    (props / "model" / "LatentMamba" / "tiny.yaml").write_text("hidden_size: 24\ndropout_prob: 0.1\n")
+    (props / "dataset" / "tiny.yaml").write_text("dropout_prob: 0.3\n")
+    monkeypatch.setattr(config_module, "PROPERTIES_DIR", str(props))
+    data = {"data_path": tiny_config["data_path"]}
+
+    config = Config(model="LatentMamba", dataset="tiny", config_dict=data, cmd_args=[])
+    assert config["hidden_size"] == 24 and config["dropout_prob"] == 0.1  # over model (64) and dataset (0.3) yaml
+    assert config["n_heads"] == 4  # the rest of properties/model/LatentMamba.yaml still applies
+    assert Config(model="LatentMamba", dataset="tiny", config_dict=data, cmd_args=["--hidden_size=32"])[
+        "hidden_size"] == 32  # the command line still wins
+    other = Config(model="Mamba4Rec", dataset="tiny", config_dict=data, cmd_args=[])
+    assert other["hidden_size"] == 64 and other["dropout_prob"] == 0.3  # another model: only the dataset yaml
+    elsewhere = Config(model="LatentMamba", dataset="ml-1m", config_dict={"data_path": "/nonexistent"}, cmd_args=[])
+    assert elsewhere["hidden_size"] == 64  # another dataset: the model's defaults
+
+
 def test_bpr_gets_one_uniform_negative(tiny_config):
     config = Config(model="Mamba4Rec", dataset="tiny", config_dict={**tiny_config, "loss_type": "BPR"}, cmd_args=[])
     assert config["train_neg_sample_args"]["distribution"] == "uniform"
