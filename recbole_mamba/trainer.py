@@ -5,6 +5,7 @@
   untrusted source cannot execute code. (RecBole's own format pickles the Config object with protocol 4, which
   torch's weights-only unpickler cannot read at all.)
 - `enable_amp: True` trains under autocast in `amp_dtype` (bfloat16 by default; RecBole alone would use float16).
+- The best model's file holds no optimizer state (a third of the bytes with Adam).
 - Resume: after every validation the trainer also writes `<best file>-last.pth` (model, optimizer, early-stopping
   counters, best result so far, the path of the best checkpoint, and every random state training draws from:
   torch CPU/CUDA, numpy, python, the train loader's generator). `resume_checkpoint` restores all of it, so an
@@ -113,8 +114,8 @@ class SafeTrainerMixin:
     _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
     recorder = None  # quick_start.TrainingRecorder, whose history a resumable checkpoint carries
 
-    def _checkpoint_state(self, epoch):
-        return {
+    def _checkpoint_state(self, epoch, with_optimizer=True):
+        state = {
             "config": plain(self.config.final_config_dict),
             "run_config": plain(self.config.external_config_dict),  # what the user set: rebuilds the Config
             "epoch": int(epoch),
@@ -122,14 +123,17 @@ class SafeTrainerMixin:
             "best_valid_score": float(self.best_valid_score),
             "state_dict": self.model.state_dict(),
             "other_parameter": self.model.other_parameter(),
-            "optimizer": self.optimizer.state_dict(),
         }
+        if with_optimizer:
+            state["optimizer"] = self.optimizer.state_dict()
+        return state
 
     def _save_checkpoint(self, epoch, verbose=True, **kwargs):
         if not self.config["single_spec"] and self.config["local_rank"] != 0:
             return
         saved_model_file = kwargs.pop("saved_model_file", self.saved_model_file)
-        torch.save(self._checkpoint_state(epoch), saved_model_file)
+        # the best model is only evaluated or served: Adam's moments (twice the weights) live in -last.pth alone
+        torch.save(self._checkpoint_state(epoch, with_optimizer=False), saved_model_file)
         if verbose:
             self.logger.info(f"Saving current: {saved_model_file}")
 

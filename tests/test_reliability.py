@@ -16,6 +16,9 @@ def test_checkpoint_is_weights_only_and_reproduces_predictions(tiny_config, tmp_
     result = run("LatentMamba", "tiny", config_dict=tiny_config, cmd_args=[], saved=True)
     checkpoint = torch.load(result["saved_model_file"], weights_only=True)  # plain data only
     assert checkpoint["config"]["model"] == "LatentMamba" and isinstance(checkpoint["best_valid_score"], float)
+    assert "optimizer" not in checkpoint  # the best model is served, not resumed: -last.pth has the optimizer
+    last = torch.load(result["saved_model_file"][:-len(".pth")] + "-last.pth", weights_only=True)
+    assert set(last["optimizer"]["state"]) and last["state_dict"].keys() == checkpoint["state_dict"].keys()
 
     config = make_config("LatentMamba", "tiny", config_dict=tiny_config, cmd_args=[])
     _, _, test_data = data_preparation(config, load_dataset(config))
