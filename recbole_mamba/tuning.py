@@ -135,7 +135,7 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
     return rows
 
 
-COST_COLUMNS = (("epochs", "epochs"), ("best epoch", "best_epoch"), ("train s/epoch", "train_s_per_epoch"),
+RUN_COLUMNS = (("epochs", "epochs"), ("best epoch", "best_epoch"), ("train s/epoch", "train_s_per_epoch"),
                 ("params", "params"), ("trial", "trial"))
 
 
@@ -147,10 +147,10 @@ def write_results(rows, output_dir, model, valid_metric):
     done.sort(key=lambda r: -r["best_valid_score"])
     names = sorted({k for r in rows for k in r["tuned"]})
     metrics = sorted({k for r in done for k in r["test_result"]})
-    costs = [(title, key) for title, key in COST_COLUMNS if any(r.get(key) is not None for r in done)]
-    header = names + [f"valid {valid_metric.lower()}"] + [f"test {m}" for m in metrics] + [t for t, _ in costs]
+    extra = [(title, key) for title, key in RUN_COLUMNS if any(r.get(key) is not None for r in done)]
+    header = names + [f"valid {valid_metric.lower()}"] + [f"test {m}" for m in metrics] + [t for t, _ in extra]
     table = [[r["tuned"].get(n) for n in names] + [r["best_valid_score"]] + [r["test_result"].get(m) for m in metrics]
-             + [r.get(key) for _, key in costs] for r in done]
+             + [r.get(key) for _, key in extra] for r in done]
     with open(os.path.join(output_dir, f"{model}-tuning.csv"), "w", newline="") as f:
         csv.writer(f).writerows([header] + table)
     with open(os.path.join(output_dir, f"{model}-tuning.md"), "w") as f:
