@@ -34,17 +34,19 @@ for run in $RUNS; do
   ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
   mkdir -p "$ck"
   if grep -q "test result:" "$log" 2>/dev/null; then echo "$(date -u +%FT%TZ) $tag has finished: skipped"; continue; fi
-  gpu=$((slot % GPUS)); slot=$((slot + 1))  # RecBole sets CUDA_VISIBLE_DEVICES from gpu_id itself
+  gpu=$((slot % GPUS)); slot=$((slot + 1))
+  # RecBole sets CUDA_VISIBLE_DEVICES from gpu_id, which CUDA ignores once anything in the process has touched it, so
+  # the suite sets it too, before the process starts; the two agree, so --gpu_id still names the same GPU.
   last=$(ls -t "$ck"/*-last.pth 2>/dev/null | head -1)
   if [ -n "$last" ]; then
     echo "$(date -u +%FT%TZ) resume $tag from $last on GPU $gpu"
-    python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA >> "$log" 2>&1 &
+    CUDA_VISIBLE_DEVICES=$gpu python run_recbole_mamba.py --resume="$last" --data_path="$DATA" --checkpoint_dir="$ck" --gpu_id=$gpu $EXTRA >> "$log" 2>&1 &
   else
     if [ -s "$log" ]; then  # a log without a checkpoint to resume (e.g. lost): keep it, the new run starts afresh
       old="$log.$(date -u +%Y%m%dT%H%M%S).orphan"; mv "$log" "$old"; echo "$(date -u +%FT%TZ) kept $tag's earlier log as $old"
     fi
     echo "$(date -u +%FT%TZ) start $tag on GPU $gpu"
-    python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
+    CUDA_VISIBLE_DEVICES=$gpu python run_recbole_mamba.py --model="$model" $variant --dataset=ml-1m --data_path="$DATA" --seed="$seed" \
       --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" --gpu_id=$gpu $loader $EXTRA $own \
       > "$log" 2>&1 &
   fi

@@ -20,7 +20,7 @@ def run_suite(tmp_path, runs, gpus="1", extra=""):
     bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "calls.txt"
     stub = bin_dir / "python"
-    stub.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n')
+    stub.write_text(f'#!/bin/sh\necho "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n')
     stub.chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", RUNS=runs, GPUS=gpus, EXTRA=extra)
     out = subprocess.run(["bash", SUITE, str(tmp_path / "acc")], env=env, capture_output=True, text=True,
@@ -45,6 +45,7 @@ def test_new_runs_get_protocol_seed_own_settings_and_round_robin_gpus(tmp_path):
         assert arg in first
     half = call_for(lines, "HMamba-half_2020")
     assert "--model=HMamba" in half and "--variant=half" in half and "--gpu_id=1" in half
+    assert "CUDA_VISIBLE_DEVICES=1" in half and "CUDA_VISIBLE_DEVICES=0" in first  # set before CUDA can start
     # per-run settings are passed through, and the run's name spells "=" as "-" (the device tool refuses "=")
     tuned = call_for(lines, "LatentMamba_2020_learning_rate-0.003")
     assert "--learning_rate=0.003" in tuned and "--gpu_id=0" in tuned
