@@ -5,6 +5,11 @@
 # Stops the runs of the suite in DIR (e.g. /tmp/acc) named TAG (e.g. BERT4Rec_2020), or all of them with no TAG,
 # waits up to STOP_WAIT seconds (default 60) for them to exit, then, if OUT is given and not "-", writes one
 # OUT/acc_NAME.tgz (logs/NAME.log + ck/NAME/) per run in DIR/ck, as pack_resume.sh expects.
+# KEEP_RUNNING=1 packs without stopping anything: do that in every poll call, because a lent machine can go back
+# between two calls (session 13 lost 32 epochs of two runs that way, with nothing packed). The trainer replaces its
+# checkpoint files whole (trainer.save_whole), and each tarball takes the -last.pth first, then the best model, then
+# the log, so that what it holds is never newer in the -last file than in the others: a resume from it retrains at
+# most the epoch in between, and the log's repeated lines for that epoch are read as the later run's.
 # A run is found by the `--checkpoint_dir=DIR/ck/TAG` on its own command line, never by a pattern that the calling
 # shell's command line could also hold: `pkill -f "model=BERT4Rec"` typed into a device call kills that call's
 # shell too, and the machine goes back with every run (session 8 lost a lease that way).
@@ -29,7 +34,9 @@ pids_of() {  # the trainer processes whose arguments hold --checkpoint_dir=DIR/c
 }
 
 pids=$(pids_of "$@")
-if [ -n "$pids" ]; then
+if [ "${KEEP_RUNNING:-0}" = 1 ]; then
+  echo "packing only: ${pids:-no run is running}" | tr '\n' ' '; echo
+elif [ -n "$pids" ]; then
   echo "stopping: $(echo $pids)"
   kill -TERM $pids 2>/dev/null
   for _ in $(seq "$WAIT"); do
@@ -49,7 +56,13 @@ if [ "$OUT" != "-" ]; then
   for ck in "$DIR"/ck/*/; do
     [ -d "$ck" ] || continue
     name=$(basename "$ck")
-    files=("ck/$name"); [ -f "$DIR/logs/$name.log" ] && files+=("logs/$name.log")
+    files=()
+    for f in "$ck"*-last.pth; do [ -f "$f" ] && files+=("ck/$name/$(basename "$f")"); done
+    for f in "$ck"*; do
+      case $f in *-last.pth|*.tmp) ;; *) [ -f "$f" ] && files+=("ck/$name/$(basename "$f")") ;; esac
+    done
+    [ -f "$DIR/logs/$name.log" ] && files+=("logs/$name.log")
+    [ ${#files[@]} -gt 0 ] || { echo "nothing to pack: $name"; continue; }
     tar czf "$OUT/acc_$name.tgz" -C "$DIR" "${files[@]}" && echo "packed: $OUT/acc_$name.tgz"
   done
 fi

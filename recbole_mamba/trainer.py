@@ -72,6 +72,13 @@ def load_resumable(resume_file):
     return state
 
 
+def save_whole(state, path):
+    """torch.save through a temporary file, so that `path` always holds a whole checkpoint: the last good one or the
+    new one, never a half-written file (a crash, or a copy taken while the run trains, as stop_runs.sh does)."""
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def last_checkpoint_file(saved_model_file):
     """Where the resumable checkpoint of a run whose best model goes to `saved_model_file` is written."""
     stem, ext = os.path.splitext(saved_model_file)
@@ -133,7 +140,7 @@ class SafeTrainerMixin:
             return
         saved_model_file = kwargs.pop("saved_model_file", self.saved_model_file)
         # the best model is only evaluated or served: Adam's moments (twice the weights) live in -last.pth alone
-        torch.save(self._checkpoint_state(epoch, with_optimizer=False), saved_model_file)
+        save_whole(self._checkpoint_state(epoch, with_optimizer=False), saved_model_file)
         if verbose:
             self.logger.info(f"Saving current: {saved_model_file}")
 
@@ -148,9 +155,7 @@ class SafeTrainerMixin:
             "rng": rng_state(train_data),
             "history": self.recorder.state() if self.recorder is not None else None,
         })
-        path = last_checkpoint_file(self.saved_model_file)
-        torch.save(state, path + ".tmp")  # never leave a half-written file where the last good one was
-        os.replace(path + ".tmp", path)
+        save_whole(state, last_checkpoint_file(self.saved_model_file))
 
     def fit(self, train_data, valid_data=None, verbose=True, saved=True, show_progress=False, callback_fn=None):
         resumed, self._resumed = self._resumed, None

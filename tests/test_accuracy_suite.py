@@ -166,6 +166,8 @@ def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
     for tag in ("A_2020", "B_2020"):
         (acc / "ck" / tag).mkdir(parents=True)
         (acc / "ck" / tag / f"{tag}-last.pth").write_bytes(b"x")
+    (acc / "ck" / "A_2020" / "A_2020.pth").write_bytes(b"best")
+    (acc / "ck" / "A_2020" / "A_2020.pth.tmp").write_bytes(b"half-written")  # a save in progress: left out
     (acc / "logs").mkdir()
     (acc / "logs" / "A_2020.log").write_text("epoch 0\n")
     trainer = tmp_path / "run_recbole_mamba.py"  # stands in for ours: it only waits
@@ -185,14 +187,20 @@ def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
         assert a.wait(timeout=10) is not None and b.poll() is None and caller.poll() is None
         assert not list(tmp_path.glob("*.tgz"))  # OUT "-": nothing packed
 
+        snap = tmp_path / "snap"  # a poll's snapshot: everything packed, B left training
+        r = subprocess.run(["bash", STOP, str(acc), str(snap)], env=dict(env, KEEP_RUNNING="1"),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and f"packing only: {b.pid}" in r.stdout, r.stdout + r.stderr
+        assert b.poll() is None and (snap / "acc_A_2020.tgz").exists() and (snap / "acc_B_2020.tgz").exists()
+
         out = tmp_path / "out"
         r = subprocess.run(["bash", STOP, str(acc), str(out)], env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and f"stopping: {b.pid}" in r.stdout, r.stdout + r.stderr
         assert b.wait(timeout=10) is not None and caller.poll() is None
-        with tarfile.open(out / "acc_A_2020.tgz") as t:
-            assert sorted(t.getnames()) == ["ck/A_2020", "ck/A_2020/A_2020-last.pth", "logs/A_2020.log"]
+        with tarfile.open(out / "acc_A_2020.tgz") as t:  # in the order read: -last first, the log last
+            assert t.getnames() == ["ck/A_2020/A_2020-last.pth", "ck/A_2020/A_2020.pth", "logs/A_2020.log"]
         with tarfile.open(out / "acc_B_2020.tgz") as t:  # no log yet: the checkpoints alone
-            assert sorted(t.getnames()) == ["ck/B_2020", "ck/B_2020/B_2020-last.pth"]
+            assert t.getnames() == ["ck/B_2020/B_2020-last.pth"]
     finally:
         for p in (a, b, caller):
             p.kill()

@@ -7,7 +7,7 @@ import torch
 from recbole.data import data_preparation
 
 from recbole_mamba.quick_start import load_dataset, make_config, run
-from recbole_mamba.trainer import TrainingDivergedError, load_resumable
+from recbole_mamba.trainer import TrainingDivergedError, load_resumable, save_whole
 from recbole_mamba.utils import get_model, get_trainer
 
 
@@ -118,3 +118,12 @@ def test_resuming_a_finished_run_trains_nothing_and_keeps_the_best_model(tiny_co
     assert again["test_result"] == first["test_result"] and again["epochs"] == 2
     best_after = torch.load(first["saved_model_file"], weights_only=True)["state_dict"]
     assert all(torch.equal(best_before[k], best_after[k]) for k in best_before)
+
+
+def test_a_save_that_fails_half_way_leaves_the_previous_checkpoint_whole(tmp_path):
+    path = str(tmp_path / "model.pth")
+    save_whole({"epoch": 1, "w": torch.ones(3)}, path)
+    with pytest.raises(Exception):  # a lambda cannot be pickled: torch.save fails after it has begun writing
+        save_whole({"epoch": 2, "w": torch.zeros(3), "bad": lambda: None}, path)
+    kept = torch.load(path, weights_only=True)
+    assert kept["epoch"] == 1 and torch.equal(kept["w"], torch.ones(3))
