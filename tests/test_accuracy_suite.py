@@ -205,3 +205,27 @@ def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
         for p in (a, b, caller):
             p.kill()
             p.wait()
+
+
+def test_poll_prints_the_runs_so_far_and_packs_them(tmp_path):
+    import sys
+    import tarfile
+    acc, out, bin_dir = tmp_path / "acc", tmp_path / "out", tmp_path / "bin"
+    (acc / "ck" / "A_2020").mkdir(parents=True)
+    (acc / "ck" / "A_2020" / "A-last.pth").write_bytes(b"x")
+    (acc / "logs").mkdir()
+    (acc / "logs" / "A_2020.log").write_text(
+        "seed = 2020\n"
+        "28 Nov 15:47    INFO  epoch 0 training [time: 38.10s, train loss: 3132.1341]\n"
+        "28 Nov 15:47    INFO  epoch 0 evaluating [time: 1.20s, valid_score: 0.083500]\n")
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)  # the script runs `python`, as on the GPU machine
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    r = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "poll_runs.sh"), str(acc), str(out)],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| A_2020 "))
+    assert "running or interrupted" in row and "0.0835" in row
+    assert "packing only" in r.stdout
+    with tarfile.open(out / "acc_A_2020.tgz") as t:
+        assert t.getnames() == ["ck/A_2020/A-last.pth", "logs/A_2020.log"]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Issue #7, on the GPU machine: one poll call of accuracy-suite runs that train in the background.
+# Usage (repo root):
+#   bash benchmarks/poll_runs.sh DIR OUT [SECONDS]
+# Waits SECONDS (default 0; keep the call under the device tool's 600 s limit), then prints the GPUs' load, the
+# suite's own log and the table of DIR's runs so far (collect_results.py), and packs every run into
+# OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh): a lent machine can go back between two
+# calls, so each poll brings back what a later session needs to resume (pack_resume.sh).
+set -u
+[ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
+DIR=${1%/}; OUT=$2; WAIT=${3:-0}
+HERE=$(cd "$(dirname "$0")" && pwd)
+sleep "$WAIT"
+date -u +%FT%TZ
+nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || echo "(no nvidia-smi)"
+tail -n 5 "$DIR/suite.log" 2>/dev/null
+python "$HERE/collect_results.py" "$DIR"/logs/*.log
+KEEP_RUNNING=1 bash "$HERE/stop_runs.sh" "$DIR" "$OUT"
