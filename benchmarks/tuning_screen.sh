@@ -5,8 +5,10 @@
 # converged result: a winner has to be trained to early stopping (benchmarks/accuracy_suite.sh) before it may
 # change properties/. Usage (GPU machine, repo root, after `source .device/setup.sh`):
 #   SCREENS="dropout width" setsid nohup bash benchmarks/tuning_screen.sh /tmp/tune > /tmp/tune/screen.log 2>&1 < /dev/null &
-# NAME is a search space benchmarks/tuning/NAME.hyper; the screens run one after another (one GPU), each writing
-# DIR/NAME/ (tables rewritten after every trial) and DIR/NAME.log. EXTRA adds --key=value for every trial.
+# NAME is a search space benchmarks/tuning/NAME.hyper; each screen writes DIR/NAME/ (tables rewritten after every
+# trial) and DIR/NAME.log. EXTRA adds --key=value for every trial. On a machine with several GPUs (GPUS overrides the
+# count nvidia-smi gives) the screens are dealt out round-robin and each GPU runs its share one after another; on one
+# GPU they all run one after another (running them at once would not go faster: a run keeps an H100/H200 busy).
 set -u
 DIR=${1:-/tmp/tune}
 DATA=${DATA_PATH:-/tmp/datasets}
@@ -16,14 +18,27 @@ MODEL=${MODEL:-LatentMamba}
 EXTRA=${EXTRA-"--enable_amp=True"}
 here=$(cd "$(dirname "$0")" && pwd)
 export PYTHONUNBUFFERED=1
+GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
 mkdir -p "$DIR"
-for name in $SCREENS; do
-  space="$here/tuning/$name.hyper"
-  [ -f "$space" ] || { echo "$(date -u +%FT%TZ) no search space $space: skipped"; continue; }
-  echo "$(date -u +%FT%TZ) screen $name: $(tr '\n' ' ' < "$space")"
-  python "$here/../run_hyper.py" --model="$MODEL" --dataset=ml-1m --data_path="$DATA" --params_file="$space" \
-    --tool=hyperopt --algo=exhaustive --max_evals=100 --output_dir="$DIR/$name" --verbose \
-    --seed=2020 --epochs="$EPOCHS" --stopping_step=10 --topk="[10,20]" $EXTRA > "$DIR/$name.log" 2>&1
-  echo "$(date -u +%FT%TZ) screen $name ended with status $?"
+
+screen_on() {  # GPU NAME...: run the screens NAME... one after another on that GPU
+  local gpu=$1 name space; shift
+  for name in "$@"; do
+    space="$here/tuning/$name.hyper"
+    [ -f "$space" ] || { echo "$(date -u +%FT%TZ) no search space $space: skipped"; continue; }
+    echo "$(date -u +%FT%TZ) screen $name on GPU $gpu: $(tr '\n' ' ' < "$space")"
+    # CUDA_VISIBLE_DEVICES before the process starts, as accuracy_suite.sh does; --gpu_id agrees with it
+    CUDA_VISIBLE_DEVICES=$gpu python "$here/../run_hyper.py" --model="$MODEL" --dataset=ml-1m --data_path="$DATA" \
+      --params_file="$space" --tool=hyperopt --algo=exhaustive --max_evals=100 --output_dir="$DIR/$name" --verbose \
+      --seed=2020 --epochs="$EPOCHS" --stopping_step=10 --topk="[10,20]" --gpu_id="$gpu" $EXTRA > "$DIR/$name.log" 2>&1
+    echo "$(date -u +%FT%TZ) screen $name ended with status $?"
+  done
+}
+
+for gpu in $(seq 0 $((GPUS - 1))); do
+  mine=(); i=0
+  for name in $SCREENS; do [ $((i % GPUS)) -eq "$gpu" ] && mine+=("$name"); i=$((i + 1)); done
+  [ ${#mine[@]} -gt 0 ] && screen_on "$gpu" "${mine[@]}" &
 done
+wait
 echo "$(date -u +%FT%TZ) all screens ended"

@@ -1,4 +1,5 @@
-"""benchmarks/accuracy_suite.sh: which runs it starts, resumes and skips, and with which arguments.
+"""benchmarks/accuracy_suite.sh: which runs it starts, resumes and skips, and with which arguments; and the other
+shell scripts of issue 7 (pack_resume.sh, stop_runs.sh, poll_runs.sh, tuning_screen.sh).
 
 A stub `python` first on PATH stands in for the trainer: it appends its arguments to a file and exits, so the test
 sees every command line the suite builds without training anything.
@@ -229,3 +230,23 @@ def test_poll_prints_the_runs_so_far_and_packs_them(tmp_path):
     assert "packing only" in r.stdout
     with tarfile.open(out / "acc_A_2020.tgz") as t:
         assert t.getnames() == ["ck/A_2020/A-last.pth", "logs/A_2020.log"]
+
+
+def test_tuning_screens_are_dealt_out_to_the_gpus(tmp_path):
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.txt"
+    bin_dir.mkdir()
+    stub = bin_dir / "python"
+    stub.write_text(f'#!/bin/sh\necho "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n')
+    stub.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", GPUS="2",
+               SCREENS="dropout width depth nosuchspace")
+    out = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "tuning_screen.sh"), str(tmp_path / "tune")],
+                         env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    gpu_of = {}
+    for line in calls.read_text().splitlines():
+        space = next(a for a in line.split() if a.startswith("--params_file=")).rsplit("/", 1)[1]
+        visible = line.split()[0].split("=")[1]
+        assert f"--gpu_id={visible}" in line.split() and "--epochs=20" in line.split()
+        gpu_of[space] = visible
+    assert gpu_of == {"dropout.hyper": "0", "width.hyper": "1", "depth.hyper": "0"}
+    assert "nosuchspace.hyper: skipped" in out and "all screens ended" in out
