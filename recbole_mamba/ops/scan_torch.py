@@ -210,6 +210,8 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
         if bc >= u.shape[0]:
             y = _ScanCore.apply(dt, uf, Af, Bf, Cf)
         else:  # independent batch blocks keep every step's state cache-sized
-            y = torch.cat([_ScanCore.apply(dt[i:i + bc], uf[i:i + bc], Af, Bf[i:i + bc], Cf[i:i + bc])
-                           for i in range(0, u.shape[0], bc)])
+            # split, not slices: a slice's backward writes its block into a zeroed full-batch gradient, once per
+            # block and input, then sums them; split's backward is one concatenation (benchmarks/cpu_train_step.py)
+            blocks = zip(dt.split(bc), uf.split(bc), Bf.split(bc), Cf.split(bc))
+            y = torch.cat([_ScanCore.apply(d, x, Af, b, c) for d, x, b, c in blocks])
         return _finish(y, u, D, z, u.dtype)
