@@ -6,7 +6,7 @@
 # waits up to STOP_WAIT seconds (default 60) for them to exit, then, if OUT is given and not "-", writes one
 # OUT/acc_NAME.tgz (logs/NAME.log + ck/NAME/) per run in DIR/ck, as pack_resume.sh expects.
 # KEEP_RUNNING=1 packs without stopping anything: do that in every poll call, because a lent machine can go back
-# between two calls (session 13 lost 32 epochs of two runs that way, with nothing packed). The trainer replaces its
+# between two calls (session 13 lost 20 epochs of each of two runs that way, with nothing packed). The trainer replaces its
 # checkpoint files whole (trainer.save_whole), and each tarball takes the -last.pth first, then the best model, then
 # the log, so that what it holds is never newer in the -last file than in the others: a resume from it retrains at
 # most the epoch in between, and the log's repeated lines for that epoch are read as the later run's.
