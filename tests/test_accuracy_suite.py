@@ -16,14 +16,19 @@ SUITE = os.path.join(REPO_DIR, "benchmarks", "accuracy_suite.sh")
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 
-def run_suite(tmp_path, runs, gpus="1", extra=""):
+def stub_trainer_env(tmp_path, **env):
+    """An environment whose `python` appends the GPU it sees and its arguments to tmp_path/calls.txt, and exits."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "calls.txt"
     stub = bin_dir / "python"
     stub.write_text(f'#!/bin/sh\necho "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n')
     stub.chmod(0o755)
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", RUNS=runs, GPUS=gpus, EXTRA=extra)
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **env), calls
+
+
+def run_suite(tmp_path, runs, gpus="1", extra=""):
+    env, calls = stub_trainer_env(tmp_path, RUNS=runs, GPUS=gpus, EXTRA=extra)
     out = subprocess.run(["bash", SUITE, str(tmp_path / "acc")], env=env, capture_output=True, text=True,
                          timeout=60, check=True).stdout
     lines = calls.read_text().splitlines() if calls.exists() else []
@@ -233,13 +238,7 @@ def test_poll_prints_the_runs_so_far_and_packs_them(tmp_path):
 
 
 def test_tuning_screens_are_dealt_out_to_the_gpus(tmp_path):
-    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.txt"
-    bin_dir.mkdir()
-    stub = bin_dir / "python"
-    stub.write_text(f'#!/bin/sh\necho "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n')
-    stub.chmod(0o755)
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", GPUS="2",
-               SCREENS="dropout width depth nosuchspace")
+    env, calls = stub_trainer_env(tmp_path, GPUS="2", SCREENS="dropout width depth nosuchspace")
     out = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "tuning_screen.sh"), str(tmp_path / "tune")],
                          env=env, capture_output=True, text=True, timeout=60, check=True).stdout
     gpu_of = {}
