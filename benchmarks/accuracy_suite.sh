@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue #7: every model trained to early stopping on ml-1m, several runs at once, resumable across device sessions.
-# On a machine with several GPUs the runs are dealt out round-robin (GPUS overrides the count nvidia-smi gives). Usage (GPU machine, repo root, after `source .device/setup.sh`):
+# On a machine with several GPUs the runs are dealt out round-robin (GPUS overrides the count nvidia-smi gives; PER_GPU
+# below queues them). Usage (GPU machine, repo root, after `source .device/setup.sh`):
 #   setsid nohup bash benchmarks/accuracy_suite.sh /tmp/acc > /tmp/acc/suite.log 2>&1 < /dev/null &
 # Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
 # `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes
@@ -16,15 +17,38 @@
 # 0.19 s per batch of 2048 on ml-1m (2-core CPU machine), which in the main process bounds an epoch to 90 s or more
 # whatever the GPU does; loader workers do it in parallel (benchmarks/bert4rec_masking.py measures it). The masks are
 # drawn from the same distribution, in worker processes seeded from the loader's generator, which checkpoints restore.
+# PER_GPU=N queues the runs instead: at most N train on a GPU at once, and each further run starts, in RUNS order, on
+# the least busy GPU as soon as one has room, so a GPU that an early-stopped run frees does not idle for the rest of a
+# lease. A file $DIR/STOP (stop_runs.sh writes it when it stops every run) ends the queue: no further run starts.
+# Default PER_GPU=0: every run at once, dealt out round-robin.
 set -u
 DIR=${1:-/tmp/acc}
 DATA=${DATA_PATH:-/tmp/datasets}
 RUNS=${RUNS-"LatentMamba:2020 LatentMamba:2021 LatentMamba:2022 SASRec:2020 SASRec:2021 SASRec:2022 HMamba:2020 HMamba-half:2020 Mamba4Rec:2020 BERT4Rec:2020 GRU4Rec:2020"}
 EXTRA=${EXTRA-""}
 GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
+PER_GPU=${PER_GPU:-0}
 export PYTHONUNBUFFERED=1
 mkdir -p "$DIR/logs" "$DIR/ck"
 slot=0
+declare -A on_gpu  # GPU -> pids of the runs started on it
+
+pick_gpu() {  # sets gpu: round-robin, or under PER_GPU the least busy GPU with room (waits for one; fails on STOP)
+  if [ "$PER_GPU" -le 0 ]; then gpu=$((slot % GPUS)); slot=$((slot + 1)); return 0; fi
+  local g p live n best waited=""
+  while :; do
+    [ -e "$DIR/STOP" ] && return 1
+    best=""
+    for ((g = 0; g < GPUS; g++)); do
+      live=""; for p in ${on_gpu[$g]:-}; do kill -0 "$p" 2>/dev/null && live="$live $p"; done
+      on_gpu[$g]=$live; n=$(wc -w <<< "$live")
+      if [ "$n" -lt "$PER_GPU" ] && { [ -z "$best" ] || [ "$n" -lt "$(wc -w <<< "${on_gpu[$best]}")" ]; }; then best=$g; fi
+    done
+    [ -n "$best" ] && { gpu=$best; return 0; }
+    [ -z "$waited" ] && { echo "$(date -u +%FT%TZ) $tag waits for a GPU ($PER_GPU run(s) on each)"; waited=1; }
+    sleep "${QUEUE_POLL:-20}"
+  done
+}
 for run in $RUNS; do
   IFS=: read -r name seed opts <<< "$run"; model=${name%%-*}
   variant=""; [ "$name" = "HMamba-half" ] && variant="--variant=half"
@@ -32,9 +56,9 @@ for run in $RUNS; do
   spelled=${opts//=/-}; tag="${name}_${seed}${opts:+_${spelled//,/_}}"
   own=${opts:+--${opts//,/ --}}  # a=1,b=2 -> --a=1 --b=2
   ck="$DIR/ck/$tag"; log="$DIR/logs/$tag.log"
-  mkdir -p "$ck"
   if grep -q "test result:" "$log" 2>/dev/null; then echo "$(date -u +%FT%TZ) $tag has finished: skipped"; continue; fi
-  gpu=$((slot % GPUS)); slot=$((slot + 1))
+  pick_gpu || { echo "$(date -u +%FT%TZ) $DIR/STOP is there: $tag and the runs after it not started"; break; }
+  mkdir -p "$ck"
   # RecBole sets CUDA_VISIBLE_DEVICES from gpu_id, which CUDA ignores once anything in the process has touched it, so
   # the suite sets it too, before the process starts; the two agree, so --gpu_id still names the same GPU.
   last=$(ls -t "$ck"/*-last.pth 2>/dev/null | head -1)
@@ -50,6 +74,7 @@ for run in $RUNS; do
       --epochs=300 --stopping_step=10 --topk="[10,20]" --show_progress=False --checkpoint_dir="$ck" --gpu_id=$gpu $loader $EXTRA $own \
       > "$log" 2>&1 &
   fi
+  on_gpu[$gpu]="${on_gpu[$gpu]:-} $!"
 done
 wait
 echo "$(date -u +%FT%TZ) all runs ended"

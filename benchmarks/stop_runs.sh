@@ -2,7 +2,8 @@
 # Issue #7, on the GPU machine: stop accuracy-suite runs and pack each run's log and checkpoints for the trip back.
 # Usage (repo root):
 #   bash benchmarks/stop_runs.sh DIR [OUT] [TAG ...]
-# Stops the runs of the suite in DIR (e.g. /tmp/acc) named TAG (e.g. BERT4Rec_2020), or all of them with no TAG,
+# Stops the runs of the suite in DIR (e.g. /tmp/acc) named TAG (e.g. BERT4Rec_2020), or all of them with no TAG (then it
+# also writes DIR/STOP, which ends a PER_GPU queue, so that no queued run takes a stopped one's place),
 # waits up to STOP_WAIT seconds (default 60) for them to exit, then, if OUT is given and not "-", writes one
 # OUT/acc_NAME.tgz (logs/NAME.log + ck/NAME/) per run in DIR/ck, as pack_resume.sh expects.
 # KEEP_RUNNING=1 packs without stopping anything: do that in every poll call, because a lent machine can go back
@@ -33,6 +34,8 @@ pids_of() {  # the trainer processes whose arguments hold --checkpoint_dir=DIR/c
   done
 }
 
+# stopping every run also ends the suite's queue (PER_GPU), so that no queued run starts in a stopped run's place
+[ "${KEEP_RUNNING:-0}" != 1 ] && [ $# -eq 0 ] && touch "$DIR/STOP"
 pids=$(pids_of "$@")
 if [ "${KEEP_RUNNING:-0}" = 1 ]; then
   echo "packing only: ${pids:-no run is running}" | tr '\n' ' '; echo

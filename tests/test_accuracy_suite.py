@@ -7,6 +7,7 @@ sees every command line the suite builds without training anything.
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -16,13 +17,17 @@ SUITE = os.path.join(REPO_DIR, "benchmarks", "accuracy_suite.sh")
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 
-def stub_trainer_env(tmp_path, **env):
-    """An environment whose `python` appends the GPU it sees and its arguments to tmp_path/calls.txt, and exits."""
+def stub_trainer_env(tmp_path, seconds=0, **env):
+    """An environment whose `python` appends the GPU it sees and its arguments to tmp_path/calls.txt, waits `seconds`
+    and exits; with seconds > 0 it then also appends "end" and its arguments to tmp_path/ends.txt."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "calls.txt"
     stub = bin_dir / "python"
-    stub.write_text(f'#!/bin/sh\necho "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n')
+    body = f'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n'
+    if seconds:
+        body += f'sleep {seconds}\necho "end $@" >> "{tmp_path / "ends.txt"}"\n'
+    stub.write_text("#!/bin/sh\n" + body)
     stub.chmod(0o755)
     return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **env), calls
 
@@ -167,7 +172,6 @@ STOP = os.path.join(REPO_DIR, "benchmarks", "stop_runs.sh")
 def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
     import sys
     import tarfile
-    import time
     acc = tmp_path / "acc"
     for tag in ("A_2020", "B_2020"):
         (acc / "ck" / tag).mkdir(parents=True)
@@ -192,6 +196,7 @@ def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
         assert r.returncode == 0 and f"stopping: {a.pid}" in r.stdout, r.stdout + r.stderr
         assert a.wait(timeout=10) is not None and b.poll() is None and caller.poll() is None
         assert not list(tmp_path.glob("*.tgz"))  # OUT "-": nothing packed
+        assert not (acc / "STOP").exists()  # one run stopped: a queue of the suite goes on
 
         snap = tmp_path / "snap"  # a poll's snapshot: everything packed, B left training
         r = subprocess.run(["bash", STOP, str(acc), str(snap)], env=dict(env, KEEP_RUNNING="1"),
@@ -203,6 +208,7 @@ def test_stop_runs_stops_only_the_named_trainers_and_packs_every_run(tmp_path):
         r = subprocess.run(["bash", STOP, str(acc), str(out)], env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and f"stopping: {b.pid}" in r.stdout, r.stdout + r.stderr
         assert b.wait(timeout=10) is not None and caller.poll() is None
+        assert (acc / "STOP").exists()  # every run stopped: the suite's queue starts no more
         with tarfile.open(out / "acc_A_2020.tgz") as t:  # in the order read: -last first, the log last
             assert t.getnames() == ["ck/A_2020/A_2020-last.pth", "ck/A_2020/A_2020.pth", "logs/A_2020.log"]
         with tarfile.open(out / "acc_B_2020.tgz") as t:  # no log yet: the checkpoints alone
@@ -249,3 +255,32 @@ def test_tuning_screens_are_dealt_out_to_the_gpus(tmp_path):
         gpu_of[space] = visible
     assert gpu_of == {"dropout.hyper": "0", "width.hyper": "1", "depth.hyper": "0"}
     assert "nosuchspace.hyper: skipped" in out and "all screens ended" in out
+
+
+def test_per_gpu_queue_starts_a_waiting_run_on_the_gpu_that_frees(tmp_path):
+    env, calls = stub_trainer_env(tmp_path, seconds=2, RUNS="A:2020 B:2020 C:2020 D:2020", GPUS="2", PER_GPU="1",
+                                  QUEUE_POLL="0.2")
+    ends = tmp_path / "ends.txt"
+    suite = subprocess.Popen(["bash", SUITE, str(tmp_path / "acc")], env=env, stdout=subprocess.PIPE, text=True)
+    time.sleep(1)  # A and B train (2 s each); C and D wait
+    first = calls.read_text().splitlines()
+    assert [call_for(first, t)[0] for t in ("A_2020", "B_2020")] == ["CUDA_VISIBLE_DEVICES=0", "CUDA_VISIBLE_DEVICES=1"]
+    assert len(first) == 2 and not ends.exists()
+    out = suite.communicate(timeout=60)[0]
+    lines = calls.read_text().splitlines()
+    assert len(lines) == 4 and len(ends.read_text().splitlines()) == 4
+    assert {call_for(lines, "C_2020")[0], call_for(lines, "D_2020")[0]} == {"CUDA_VISIBLE_DEVICES=0",
+                                                                           "CUDA_VISIBLE_DEVICES=1"}
+    assert "C_2020 waits for a GPU (1 run(s) on each)" in out and "all runs ended" in out
+
+
+def test_a_stop_file_ends_the_queue(tmp_path):
+    env, calls = stub_trainer_env(tmp_path, seconds=2, RUNS="A:2020 B:2020 C:2020", GPUS="1", PER_GPU="1",
+                                  QUEUE_POLL="0.2")
+    suite = subprocess.Popen(["bash", SUITE, str(tmp_path / "acc")], env=env, stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    (tmp_path / "acc" / "STOP").touch()  # as stop_runs.sh does when it stops every run
+    out = suite.communicate(timeout=60)[0]
+    assert len(calls.read_text().splitlines()) == 1  # A alone ran
+    assert "STOP is there: B_2020 and the runs after it not started" in out
+    assert not (tmp_path / "acc" / "ck" / "B_2020").exists()  # nothing to pack for runs never started
