@@ -2,8 +2,9 @@
 # Issue #7, on the GPU machine: one poll call of accuracy-suite runs that train in the background.
 # Usage (repo root):
 #   bash benchmarks/poll_runs.sh DIR OUT [SECONDS]
-# Waits SECONDS (default 0; keep the call under the device tool's 600 s limit), then prints the GPUs' load, the
-# suite's own log and the table of DIR's runs so far (collect_results.py), and packs every run into
+# Waits SECONDS (default 0; keep the call under the device tool's 600 s limit), then prints the GPUs' load, the host's
+# load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
+# (collect_results.py), and packs every run into
 # OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh): a lent machine can go back between two
 # calls, so each poll brings back what a later session needs to resume (pack_resume.sh).
 set -u
@@ -13,6 +14,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 sleep "$WAIT"
 date -u +%FT%TZ
 nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || echo "(no nvidia-smi)"
+# the host side, for GPUs that idle (session 14's x4 machine: 49-88% per GPU against 93-97% on x2)
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+for pid in $(pgrep -f "run_recbole_mamba[.]py" 2>/dev/null); do
+  tag=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | sed -n 's|^--checkpoint_dir=.*/||p')
+  [ -n "$tag" ] && ps -o pcpu=,nlwp= -p "$pid" | awk -v t="$tag" '{print t ": " $1 "% CPU (mean since start), " $2 " threads"}'
+done
 tail -n 5 "$DIR/suite.log" 2>/dev/null
 python "$HERE/collect_results.py" "$DIR"/logs/*.log
 KEEP_RUNNING=1 bash "$HERE/stop_runs.sh" "$DIR" "$OUT"

@@ -233,9 +233,18 @@ def test_poll_prints_the_runs_so_far_and_packs_them(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(sys.executable)  # the script runs `python`, as on the GPU machine
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    r = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "poll_runs.sh"), str(acc), str(out)],
-                       env=env, capture_output=True, text=True, timeout=60)
+    trainer = tmp_path / "run_recbole_mamba.py"  # stands in for ours: it only waits
+    trainer.write_text("import time\ntime.sleep(120)\n")
+    busy = subprocess.Popen([sys.executable, str(trainer), f"--checkpoint_dir={acc}/ck/A_2020"])
+    try:
+        time.sleep(0.5)
+        r = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "poll_runs.sh"), str(acc), str(out)],
+                           env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        busy.kill()
+        busy.wait()
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "load average " in r.stdout and "A_2020: " in r.stdout and " threads" in r.stdout
     row = next(line for line in r.stdout.splitlines() if line.startswith("| A_2020 "))
     assert "running or interrupted" in row and "0.0835" in row
     assert "packing only" in r.stdout
