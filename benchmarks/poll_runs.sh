@@ -13,7 +13,10 @@ DIR=${1%/}; OUT=$2; WAIT=${3:-0}
 HERE=$(cd "$(dirname "$0")" && pwd)
 sleep "$WAIT"
 date -u +%FT%TZ
-nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || echo "(no nvidia-smi)"
+# clocks and power too: session 14's x4 machine ran the same runs 17% slower per GPU than the x2 one
+nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu \
+  --format=csv 2>/dev/null || nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null \
+  || echo "(no nvidia-smi)"
 # the host side, for GPUs that idle (session 14's x4 machine: 49-88% per GPU against 93-97% on x2)
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 for pid in $(pgrep -f "run_recbole_mamba[.]py" 2>/dev/null); do
