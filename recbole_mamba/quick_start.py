@@ -9,7 +9,7 @@ import torch
 
 from recbole_mamba.config import Config, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
-from recbole_mamba.trainer import load_resumable
+from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
 from recbole_mamba.utils import get_model, get_trainer
 
 from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
@@ -118,6 +118,8 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                     config_dict=config_dict, cmd_args=cmd_args)
     if config["amp_dtype"] not in (None, "bfloat16", "float16"):
         raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
+    if config["train_loop"] not in (None, *TRAIN_LOOPS):
+        raise ConfigError(f"train_loop must be one of {', '.join(TRAIN_LOOPS)}, got {config['train_loop']!r}")
     validate = getattr(config.model_class, "validate_config", None)
     if validate is not None:
         validate(config)

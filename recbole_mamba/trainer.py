@@ -12,6 +12,13 @@
   interrupted run resumed from its last checkpoint ends exactly where the uninterrupted run would have.
 - A NaN/Inf training loss stops training with TrainingDivergedError naming the epoch and batch; the best
   checkpoint written so far stays on disk.
+- `train_loop: overlapped` (the default) trains an epoch as RecBole's loop does, step for step and bit for bit, but
+  without its two host syncs per batch (`loss.item()` and the NaN check) and with the batch copied to the GPU from
+  pinned memory without blocking: the host prepares the next batch and queues its kernels while the GPU still runs
+  the last ones, instead of letting the GPU's queue run empty three times per batch. The loss is summed on the device in float64 (what RecBole's sum of Python floats does), and the NaN
+  check reads one flag every `NAN_CHECK_EVERY` batches and at the end of the epoch. `train_loop: recbole` is
+  RecBole's own loop, the reference twin (tests/test_trainer_loop.py compares them). A trainer class with an epoch
+  loop of its own (not RecBole's `Trainer._train_epoch`) keeps it.
 Models with a trainer of their own define `<Model>Trainer` in this module.
 """
 import enum
@@ -21,6 +28,7 @@ import random
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from recbole_mamba.errors import ConfigError, RecBoleMambaError
 
@@ -115,9 +123,24 @@ def restore_rng_state(state, train_data=None):
         generator.set_state(state["loader"])
 
 
+NAN_CHECK_EVERY = 32  # batches between two reads of the non-finite-loss flag in the overlapped loop
+TRAIN_LOOPS = ("overlapped", "recbole")
+
+
+def to_device(interaction, device):
+    """The batch on `device`; towards a GPU through pinned memory without blocking the host (the pinned buffer
+    is kept until the copy has run: torch's host allocator records the copy's stream)."""
+    from recbole.data.interaction import Interaction
+
+    if device.type != "cuda":
+        return interaction.to(device)
+    return Interaction({k: v.pin_memory().to(device, non_blocking=True) for k, v in interaction.interaction.items()})
+
+
 class SafeTrainerMixin:
     _epoch_idx = 0
     _batch_idx = -1
+    _loop_logged = False
     _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
     recorder = None  # quick_start.TrainingRecorder, whose history a resumable checkpoint carries
 
@@ -199,24 +222,89 @@ class SafeTrainerMixin:
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1
+        loop = self._epoch_loop()
         if not self.config["enable_amp"]:
-            return super()._train_epoch(train_data, epoch_idx, *args, **kwargs)
+            return loop(train_data, epoch_idx, *args, **kwargs)
         # RecBole's trainer opens torch.autocast without a dtype, i.e. float16 on CUDA; amp_dtype picks it.
         device_type = self.device.type
         previous = torch.get_autocast_dtype(device_type)
         torch.set_autocast_dtype(device_type, amp_dtype(self.config))
         try:
-            return super()._train_epoch(train_data, epoch_idx, *args, **kwargs)
+            return loop(train_data, epoch_idx, *args, **kwargs)
         finally:
             torch.set_autocast_dtype(device_type, previous)
 
-    def _check_nan(self, loss):
+    def _epoch_loop(self):
+        """The overlapped loop where it stands for RecBole's own (`train_loop`, one process), else the next one."""
+        from recbole.trainer import Trainer
+
+        choice = self.config["train_loop"] or "overlapped"
+        own = next(c for c in type(self).__mro__[1:] if "_train_epoch" in vars(c) and c is not SafeTrainerMixin)
+        use = choice == "overlapped" and own is Trainer and self.config["single_spec"]
+        if not self._loop_logged:
+            self.logger.info(f"train loop: {'overlapped' if use else type(self).__name__ + ' (RecBole)'}")
+            self._loop_logged = True
+        return self._train_epoch_overlapped if use else super()._train_epoch
+
+    def _train_epoch_overlapped(self, train_data, epoch_idx, loss_func=None, show_progress=False):
+        """RecBole's `Trainer._train_epoch` (single process) without a host sync per batch; same return value."""
+        from recbole.utils import get_gpu_usage, set_color
+
+        self.model.train()
+        loss_func = loss_func or self.model.calculate_loss
+        batches = tqdm(train_data, total=len(train_data), ncols=100, desc=set_color(f"Train {epoch_idx:>5}", "pink")) \
+            if show_progress else train_data
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.enable_scaler)
+        total = parts = None
+        self._first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._bad_loss = torch.zeros((), device=self.device)
+        for batch_idx, interaction in enumerate(batches):
+            interaction = to_device(interaction, self.device)
+            self.optimizer.zero_grad()
+            with torch.autocast(device_type=self.device.type, enabled=self.enable_amp):
+                losses = loss_func(interaction)
+            parts = isinstance(losses, tuple)
+            loss = sum(losses) if parts else losses
+            # float64 on the device: the same sum, in the same order, as RecBole's total of Python floats
+            step = torch.stack([x.detach().double() for x in (losses if parts else (losses,))])  # [P]
+            total = step if total is None else total + step
+            self._note_nonfinite(loss, batch_idx)
+            scaler.scale(loss).backward()
+            if self.clip_grad_norm:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), **self.clip_grad_norm)
+            scaler.step(self.optimizer)
+            scaler.update()
+            if self.gpu_available and show_progress:
+                batches.set_postfix_str(set_color("GPU RAM: " + get_gpu_usage(self.device), "yellow"))
+            if (batch_idx + 1) % NAN_CHECK_EVERY == 0:
+                self._raise_if_diverged()
+        self._raise_if_diverged()
+        if total is None:
+            return None
+        values = total.tolist()
+        return tuple(values) if parts else values[0]
+
+    def _note_nonfinite(self, loss, batch_idx):
+        """Remember, on the device, the first batch of the epoch whose loss is NaN/Inf, and that loss."""
+        loss = loss.detach().float().sum()
+        first = ~torch.isfinite(loss) & (self._first_bad < 0)
+        self._first_bad = torch.where(first, batch_idx, self._first_bad)
+        self._bad_loss = torch.where(first, loss, self._bad_loss)
+
+    def _raise_if_diverged(self):
+        bad = int(self._first_bad)
+        if bad >= 0:
+            self._diverged(float(self._bad_loss), bad)
+
+    def _check_nan(self, loss):  # RecBole's loop calls it once per batch, before the backward
         self._batch_idx += 1
         if not torch.isfinite(loss).all():
-            raise TrainingDivergedError(
-                f"training loss became {loss.detach().float().sum().item()} at epoch {self._epoch_idx}, "
-                f"batch {self._batch_idx}; the best checkpoint so far (if any) is kept at {self.saved_model_file}. "
-                f"Try a lower learning_rate or clip_grad_norm.")
+            self._diverged(loss.detach().float().sum().item(), self._batch_idx)
+
+    def _diverged(self, value, batch_idx):
+        raise TrainingDivergedError(
+            f"training loss became {value} at epoch {self._epoch_idx}, batch {batch_idx}; the best checkpoint so "
+            f"far (if any) is kept at {self.saved_model_file}. Try a lower learning_rate or clip_grad_norm.")
 
 
 @functools.lru_cache(maxsize=None)
