@@ -15,8 +15,9 @@
 - `train_loop: overlapped` (the default) trains an epoch as RecBole's loop does, step for step and bit for bit, but
   without its two host syncs per batch (`loss.item()` and the NaN check) and with the batch copied to the GPU from
   pinned memory without blocking: the host prepares the next batch and queues its kernels while the GPU still runs
-  the last ones, instead of letting the GPU's queue run empty three times per batch. The loss is summed on the device in float64 (what RecBole's sum of Python floats does), and the NaN
-  check reads one flag every `NAN_CHECK_EVERY` batches and at the end of the epoch. `train_loop: recbole` is
+  the last ones, instead of letting the GPU's queue run empty three times per batch. The loss is summed on the
+  device in float64 (what RecBole's sum of Python floats does), and the NaN flag, kept on the device, is read every
+  `NAN_CHECK_EVERY` batches on a GPU (every batch on a CPU) and at the end of the epoch. `train_loop: recbole` is
   RecBole's own loop, the reference twin (tests/test_trainer_loop.py compares them). A trainer class with an epoch
   loop of its own (not RecBole's `Trainer._train_epoch`) keeps it.
 Models with a trainer of their own define `<Model>Trainer` in this module.
@@ -123,7 +124,7 @@ def restore_rng_state(state, train_data=None):
         generator.set_state(state["loader"])
 
 
-NAN_CHECK_EVERY = 32  # batches between two reads of the non-finite-loss flag in the overlapped loop
+NAN_CHECK_EVERY = 32  # batches between two reads of the non-finite-loss flag in the overlapped loop, on a GPU
 TRAIN_LOOPS = ("overlapped", "recbole")
 
 
@@ -256,6 +257,7 @@ class SafeTrainerMixin:
             if show_progress else train_data
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.enable_scaler)
         total = parts = None
+        check_every = NAN_CHECK_EVERY if self.device.type == "cuda" else 1  # reading the flag costs a CPU nothing
         self._first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._bad_loss = torch.zeros((), device=self.device)
         for batch_idx, interaction in enumerate(batches):
@@ -269,6 +271,8 @@ class SafeTrainerMixin:
             step = torch.stack([x.detach().double() for x in (losses if parts else (losses,))])  # [P]
             total = step if total is None else total + step
             self._note_nonfinite(loss, batch_idx)
+            if (batch_idx + 1) % check_every == 0:
+                self._raise_if_diverged()
             scaler.scale(loss).backward()
             if self.clip_grad_norm:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), **self.clip_grad_norm)
@@ -276,8 +280,6 @@ class SafeTrainerMixin:
             scaler.update()
             if self.gpu_available and show_progress:
                 batches.set_postfix_str(set_color("GPU RAM: " + get_gpu_usage(self.device), "yellow"))
-            if (batch_idx + 1) % NAN_CHECK_EVERY == 0:
-                self._raise_if_diverged()
         self._raise_if_diverged()
         if total is None:
             return None
