@@ -243,7 +243,7 @@ class SafeTrainerMixin:
         own = next(c for c in type(self).__mro__[1:] if "_train_epoch" in vars(c) and c is not SafeTrainerMixin)
         use = choice == "overlapped" and own is Trainer and self.config["single_spec"]
         if not self._loop_logged:
-            self.logger.info(f"train loop: {'overlapped' if use else type(self).__name__ + ' (RecBole)'}")
+            self.logger.info(f"train loop: {'overlapped' if use else own.__module__ + '.' + own.__name__}")
             self._loop_logged = True
         return self._train_epoch_overlapped if use else super()._train_epoch
 
