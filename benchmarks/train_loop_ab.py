@@ -5,7 +5,8 @@ overlapped one (train_loop: overlapped), on the first batches of a real training
         [--data_path=/tmp/datasets --enable_amp=True ...]
 
 Each run starts from the same random states (model init, dropout, the loader's shuffle), so both loops see the same
-batches and must end with the same summed loss and the same weights: printed as "same loss" and "same weights".
+batches and must end with the same summed loss and the same weights ("same_loss", "same_weights"); with two or more
+rounds, "each_loop_repeats" says whether one loop run twice gives the same loss and weights, the control for those.
 One warm-up run comes first (Triton compiles, TorchScript optimizes); then the loops alternate for --rounds rounds.
 Prints one JSON line per timed run (seconds, ms per batch) and the ratio recbole / overlapped of the medians.
 On a CPU both loops do the same work; the difference is meant for a GPU, where the host syncs leave it idle.
@@ -71,13 +72,21 @@ def main():
 
     run("overlapped")  # warm-up
     seconds = {"recbole": [], "overlapped": []}
-    same_loss = same_weights = True
+    same_loss = same_weights = repeats = True
+    first = {}
+
+    def equal(x, y):
+        return x[0] == y[0] and all(torch.equal(x[1][k], y[1][k]) for k in x[1])
     for r in range(args.rounds):
         ends = {}
         for loop in ("recbole", "overlapped") if r % 2 == 0 else ("overlapped", "recbole"):
             s, loss, weights = run(loop)
             seconds[loop].append(s)
             ends[loop] = (loss, weights)
+            if loop in first:  # the same loop again: does this machine repeat a run to the bit at all?
+                repeats &= equal(first[loop], ends[loop])
+            else:
+                first[loop] = ends[loop]
             print(json.dumps({"round": r, "loop": loop, "batches": len(batches), "seconds": round(s, 3),
                               "ms_per_batch": round(1000 * s / len(batches), 2), "loss": loss}))
         (a, wa), (b, wb) = ends["recbole"], ends["overlapped"]
@@ -88,6 +97,7 @@ def main():
                       "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                       "torch": torch.__version__, "batch": config["train_batch_size"],
                       "enable_amp": config["enable_amp"], "same_loss": same_loss, "same_weights": same_weights,
+                      "each_loop_repeats": repeats if args.rounds > 1 else None,
                       "recbole_over_overlapped": round(ratio, 3)}))
 
 

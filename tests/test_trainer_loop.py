@@ -92,4 +92,5 @@ def test_ab_benchmark_runs_both_loops_from_the_same_states(tmp_path):
     runs, summary = lines[:-1], lines[-1]
     assert [x["loop"] for x in runs] == ["recbole", "overlapped", "overlapped", "recbole"]
     assert len({x["loss"] for x in runs}) == 1 and all(x["batches"] == 3 for x in runs)
-    assert summary["same_loss"] is True and summary["same_weights"] is True and summary["recbole_over_overlapped"] > 0
+    assert summary["same_loss"] is True and summary["same_weights"] is True and summary["each_loop_repeats"] is True
+    assert summary["recbole_over_overlapped"] > 0
