@@ -21,6 +21,9 @@
 # the least busy GPU as soon as one has room, so a GPU that an early-stopped run frees does not idle for the rest of a
 # lease. A file $DIR/STOP (stop_runs.sh writes it when it stops every run) ends the queue: no further run starts.
 # Default PER_GPU=0: every run at once, dealt out round-robin.
+# THREADS=N caps each run's CPU threads (OMP_NUM_THREADS, MKL_NUM_THREADS; the training math is on the GPU, so results
+# do not change): by default every run starts as many as the machine has cores, four runs 4x oversubscribing an
+# x4 host, where session 14's GPUs idled 12-51% of the time. Unset: torch's default.
 set -u
 DIR=${1:-/tmp/acc}
 DATA=${DATA_PATH:-/tmp/datasets}
@@ -29,6 +32,7 @@ EXTRA=${EXTRA-""}
 GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
 PER_GPU=${PER_GPU:-0}
 export PYTHONUNBUFFERED=1
+if [ -n "${THREADS:-}" ]; then export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS; fi
 mkdir -p "$DIR/logs" "$DIR/ck"
 slot=0
 declare -A on_gpu  # GPU -> pids of the runs started on it

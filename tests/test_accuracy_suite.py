@@ -18,13 +18,14 @@ pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash
 
 
 def stub_trainer_env(tmp_path, seconds=0, **env):
-    """An environment whose `python` appends the GPU it sees and its arguments to tmp_path/calls.txt, waits `seconds`
-    and exits; with seconds > 0 it then also appends "end" and its arguments to tmp_path/ends.txt."""
+    """An environment whose `python` appends the GPU it sees, its arguments and its OMP_NUM_THREADS to
+    tmp_path/calls.txt, waits `seconds` and exits; with seconds > 0 it then also appends "end" and its arguments to
+    tmp_path/ends.txt."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     calls = tmp_path / "calls.txt"
     stub = bin_dir / "python"
-    body = f'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@" >> "{calls}"\n'
+    body = f'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES $@ threads=$OMP_NUM_THREADS" >> "{calls}"\n'
     if seconds:
         body += f'sleep {seconds}\necho "end $@" >> "{tmp_path / "ends.txt"}"\n'
     stub.write_text("#!/bin/sh\n" + body)
@@ -293,3 +294,14 @@ def test_a_stop_file_ends_the_queue(tmp_path):
     assert len(calls.read_text().splitlines()) == 1  # A alone ran
     assert "STOP is there: B_2020 and the runs after it not started" in out
     assert not (tmp_path / "acc" / "ck" / "B_2020").exists()  # nothing to pack for runs never started
+
+
+@pytest.mark.parametrize("threads", ["16", None])
+def test_threads_caps_every_run_only_when_asked(tmp_path, threads):
+    env, calls = stub_trainer_env(tmp_path, RUNS="A:2020 B:2020:learning_rate=0.003", GPUS="2")
+    env.pop("OMP_NUM_THREADS", None)
+    if threads:
+        env["THREADS"] = threads
+    subprocess.run(["bash", SUITE, str(tmp_path / "acc")], env=env, capture_output=True, timeout=60, check=True)
+    lines = calls.read_text().splitlines()
+    assert len(lines) == 2 and all(line.endswith(f"threads={threads or ''}") for line in lines)
