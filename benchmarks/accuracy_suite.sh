@@ -39,14 +39,14 @@ declare -A on_gpu  # GPU -> pids of the runs started on it
 
 pick_gpu() {  # sets gpu: round-robin, or under PER_GPU the least busy GPU with room (waits for one; fails on STOP)
   if [ "$PER_GPU" -le 0 ]; then gpu=$((slot % GPUS)); slot=$((slot + 1)); return 0; fi
-  local g p live n best waited=""
+  local g p live n best fewest waited=""
   while :; do
     [ -e "$DIR/STOP" ] && return 1
-    best=""
+    best=""; fewest=$PER_GPU
     for ((g = 0; g < GPUS; g++)); do
       live=""; for p in ${on_gpu[$g]:-}; do kill -0 "$p" 2>/dev/null && live="$live $p"; done
       on_gpu[$g]=$live; n=$(wc -w <<< "$live")
-      if [ "$n" -lt "$PER_GPU" ] && { [ -z "$best" ] || [ "$n" -lt "$(wc -w <<< "${on_gpu[$best]}")" ]; }; then best=$g; fi
+      if [ "$n" -lt "$fewest" ]; then best=$g; fewest=$n; fi
     done
     [ -n "$best" ] && { gpu=$best; return 0; }
     [ -z "$waited" ] && { echo "$(date -u +%FT%TZ) $tag waits for a GPU ($PER_GPU run(s) on each)"; waited=1; }

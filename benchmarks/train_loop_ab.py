@@ -39,6 +39,10 @@ class FirstBatches:
         return getattr(self.loader, name)
 
 
+def same_weights(x, y):
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="LatentMamba")
@@ -72,11 +76,8 @@ def main():
 
     run("overlapped")  # warm-up
     seconds = {"recbole": [], "overlapped": []}
-    same_loss = same_weights = repeats = True
+    same_loss = equal_weights = repeats = True
     first = {}
-
-    def equal(x, y):
-        return x[0] == y[0] and all(torch.equal(x[1][k], y[1][k]) for k in x[1])
     for r in range(args.rounds):
         ends = {}
         for loop in ("recbole", "overlapped") if r % 2 == 0 else ("overlapped", "recbole"):
@@ -84,19 +85,20 @@ def main():
             seconds[loop].append(s)
             ends[loop] = (loss, weights)
             if loop in first:  # the same loop again: does this machine repeat a run to the bit at all?
-                repeats &= equal(first[loop], ends[loop])
+                (a, wa), (b, wb) = first[loop], ends[loop]
+                repeats &= a == b and same_weights(wa, wb)
             else:
                 first[loop] = ends[loop]
             print(json.dumps({"round": r, "loop": loop, "batches": len(batches), "seconds": round(s, 3),
                               "ms_per_batch": round(1000 * s / len(batches), 2), "loss": loss}))
         (a, wa), (b, wb) = ends["recbole"], ends["overlapped"]
         same_loss &= a == b
-        same_weights &= all(torch.equal(wa[k], wb[k]) for k in wa)
+        equal_weights &= same_weights(wa, wb)
     ratio = statistics.median(seconds["recbole"]) / statistics.median(seconds["overlapped"])
     print(json.dumps({"model": args.model, "dataset": args.dataset, "device": str(config["device"]),
                       "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                       "torch": torch.__version__, "batch": config["train_batch_size"],
-                      "enable_amp": config["enable_amp"], "same_loss": same_loss, "same_weights": same_weights,
+                      "enable_amp": config["enable_amp"], "same_loss": same_loss, "same_weights": equal_weights,
                       "each_loop_repeats": repeats if args.rounds > 1 else None,
                       "recbole_over_overlapped": round(ratio, 3)}))
 

@@ -1,10 +1,17 @@
 """The overlapped epoch loop (train_loop: overlapped) against RecBole's own (train_loop: recbole), its reference twin:
 same summed loss, bit for bit, and same weights after an epoch; NaN still stops it, naming the batch."""
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from recbole.data import data_preparation
 from recbole.trainer import Trainer
+
+from conftest import REPO_DIR, TINY
 
 from recbole_mamba.errors import ConfigError
 from recbole_mamba.quick_start import load_dataset, make_config, run
@@ -77,12 +84,6 @@ def test_unknown_train_loop_is_a_config_error(tiny_config):
 
 
 def test_ab_benchmark_runs_both_loops_from_the_same_states(tmp_path):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from conftest import REPO_DIR, TINY
     args = [f"--{k}={v}" for k, v in TINY.items() if k not in ("epochs", "state")]
     r = subprocess.run([sys.executable, os.path.join(REPO_DIR, "benchmarks", "train_loop_ab.py"), "--dataset", "tiny",
                         "--batches", "3", *args], cwd=tmp_path, capture_output=True, text=True, timeout=600,
