@@ -6,11 +6,19 @@
 # load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
 # (collect_results.py), and packs every run into
 # OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh): a lent machine can go back between two
-# calls, so each poll brings back what a later session needs to resume (pack_resume.sh).
+# calls, so each poll brings back what a later session needs to resume (pack_resume.sh). Exits 3 at once, without
+# waiting, when DIR holds no run logs (a fresh machine: the one that ran them went back).
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
 DIR=${1%/}; OUT=$2; WAIT=${3:-0}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# a fresh machine has no runs: if the last one went back, waiting would only spend device time (session 15 spent
+# 540 s polling an empty machine). Exit before the wait; the caller starts the runs again from benchmarks/resume/.
+if ! ls "$DIR"/logs/*.log > /dev/null 2>&1; then
+  echo "no runs in $DIR (no $DIR/logs/*.log): this machine is a fresh one, the previous one went back with its runs;" \
+    "start them again (benchmarks/resume/README.md)" >&2
+  exit 3
+fi
 sleep "$WAIT"
 date -u +%FT%TZ
 # clocks and power too: session 14's x4 machine ran the same runs 17% slower per GPU than the x2 one

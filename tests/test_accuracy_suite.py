@@ -305,3 +305,14 @@ def test_threads_caps_every_run_only_when_asked(tmp_path, threads):
     subprocess.run(["bash", SUITE, str(tmp_path / "acc")], env=env, capture_output=True, timeout=60, check=True)
     lines = calls.read_text().splitlines()
     assert len(lines) == 2 and all(line.endswith(f"threads={threads or ''}") for line in lines)
+
+
+def test_poll_on_a_fresh_machine_exits_at_once_without_waiting(tmp_path):
+    # session 15: the machine went back between two calls and the next poll slept 540 s on an empty one
+    started = time.monotonic()
+    r = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "poll_runs.sh"), str(tmp_path / "acc"),
+                        str(tmp_path / "out"), "30"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 3
+    assert "fresh one" in r.stderr and "benchmarks/resume/README.md" in r.stderr
+    assert time.monotonic() - started < 10  # it did not sleep the 30 s asked for
+    assert not (tmp_path / "out").exists()
