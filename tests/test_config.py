@@ -43,7 +43,7 @@ def test_model_on_dataset_yaml_overrides_model_and_dataset_yaml_for_that_pair_on
 
     props = tmp_path / "properties"
     shutil.copytree(config_module.PROPERTIES_DIR, props)
-    (props / "model" / "LatentMamba").mkdir()
+    (props / "model" / "LatentMamba").mkdir(exist_ok=True)
     (props / "model" / "LatentMamba" / "tiny.yaml").write_text("hidden_size: 24\ndropout_prob: 0.1\n")
     (props / "dataset" / "tiny.yaml").write_text("dropout_prob: 0.3\n")
     monkeypatch.setattr(config_module, "PROPERTIES_DIR", str(props))
@@ -56,8 +56,22 @@ def test_model_on_dataset_yaml_overrides_model_and_dataset_yaml_for_that_pair_on
         "hidden_size"] == 32  # the command line still wins
     other = Config(model="Mamba4Rec", dataset="tiny", config_dict=data, cmd_args=[])
     assert other["hidden_size"] == 64 and other["dropout_prob"] == 0.3  # another model: only the dataset yaml
-    elsewhere = Config(model="LatentMamba", dataset="ml-1m", config_dict={"data_path": "/nonexistent"}, cmd_args=[])
+    elsewhere = Config(model="LatentMamba", dataset="ml-100k", config_dict={"data_path": "/nonexistent"},
+                       cmd_args=[])
     assert elsewhere["hidden_size"] == 64  # another dataset: the model's defaults
+
+
+def test_shipped_ml_1m_width_applies_to_latentmamba_only():
+    # properties/model/LatentMamba/ml-1m.yaml (docs/results.md, "Width 128 to early stopping")
+    data = {"data_path": "/nonexistent"}
+    config = Config(model="LatentMamba", dataset="ml-1m", config_dict=data, cmd_args=[])
+    assert (config["hidden_size"], config["inner_size"], config["n_heads"]) == (128, 512, 4)
+    assert config["MAX_ITEM_LIST_LENGTH"] == 200  # the dataset yaml still applies
+    assert Config(model="LatentMamba", dataset="ml-1m", config_dict=data, cmd_args=["--hidden_size=64"])[
+        "hidden_size"] == 64  # the old width stays one flag away
+    for model in ("Mamba4Rec", "HMamba"):
+        assert Config(model=model, dataset="ml-1m", config_dict=data, cmd_args=[])["hidden_size"] == 64
+    assert Config(model="LatentMamba", dataset="ml-100k", config_dict=data, cmd_args=[])["hidden_size"] == 64
 
 
 def test_bpr_gets_one_uniform_negative(tiny_config):
