@@ -10,6 +10,8 @@ import os
 import sys
 from logging import getLogger
 
+import yaml
+
 from recbole_mamba import compat
 
 compat.apply()
@@ -25,6 +27,31 @@ _BPR_DEFAULT_NEG = {"distribution": "uniform", "sample_num": 1, "alpha": 1.0, "d
 
 def property_file(*parts):
     return os.path.join(PROPERTIES_DIR, *parts)
+
+
+def property_layers(model, dataset, sequential=True):
+    """Our property files for one run, lowest precedence first (the order of this module's docstring)."""
+    base = [property_file("quick_start_config", "sequential.yaml")] if sequential else []
+    return base + [property_file("model", f"{model}.yaml"), property_file("dataset", f"{dataset}.yaml"),
+                   property_file("model", model, f"{dataset}.yaml")]
+
+
+def checkpoint_settings(state):
+    """The config_dict that rebuilds the run which wrote checkpoint `state`.
+
+    What its user set (`run_config`) over the values that our model and dataset property files gave it then, taken
+    from the checkpoint's final config: those files can change between versions (LatentMamba's ml-1m width did), and
+    a checkpoint must still load into the model it was trained as, and a resumed run go on with its own settings.
+    The sequential base (protocol, epoch loop) is not pinned: RecBole rewrites some of its values after loading.
+    """
+    final = state.get("config") or {}
+    pinned = {}
+    for file in property_layers(final.get("model"), final.get("dataset"), sequential=False):
+        if os.path.isfile(file):
+            with open(file) as f:
+                keys = yaml.safe_load(f) or {}
+            pinned.update({key: final[key] for key in keys if key in final})
+    return {**pinned, **(state.get("run_config") or {})}
 
 
 class Config(RecBoleConfig):
@@ -78,14 +105,9 @@ class Config(RecBoleConfig):
 
     def _load_internal_config_dict(self, model, model_class, dataset):
         super()._load_internal_config_dict(model, model_class, dataset)
-        layers = []
-        if self.internal_config_dict["MODEL_TYPE"] == ModelType.SEQUENTIAL:
-            layers.append(property_file("quick_start_config", "sequential.yaml"))
-        layers.append(property_file("model", f"{model}.yaml"))
+        sequential = self.internal_config_dict["MODEL_TYPE"] == ModelType.SEQUENTIAL
         dataset_file = property_file("dataset", f"{dataset}.yaml")
-        layers.append(dataset_file)
-        layers.append(property_file("model", model, f"{dataset}.yaml"))
-        for file in layers:
+        for file in property_layers(model, dataset, sequential):
             if os.path.isfile(file):
                 loaded = self._update_internal_config_dict(file) or {}
                 if file == dataset_file:

@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import torch
 
+from recbole_mamba.config import checkpoint_settings
 from recbole_mamba.errors import RecBoleMambaError
 from recbole_mamba.quick_start import load_dataset, make_config
 from recbole_mamba.trainer import safe_load
@@ -30,7 +31,7 @@ class Recommender:
         state = safe_load(checkpoint, map_location="cpu")
         if "run_config" not in state:
             raise RecBoleMambaError(f"{checkpoint} has no run_config: it was not written by a recbole_mamba trainer")
-        overrides = dict(state["run_config"], show_progress=False, state="WARNING", use_gpu=device != "cpu")
+        overrides = dict(checkpoint_settings(state), show_progress=False, state="WARNING", use_gpu=device != "cpu")
         if data_path is not None:
             overrides["data_path"] = data_path
         model_name, dataset_name = state["config"]["model"], state["config"]["dataset"]

@@ -7,7 +7,7 @@ from logging import getLogger
 
 import torch
 
-from recbole_mamba.config import Config, property_file
+from recbole_mamba.config import Config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
 from recbole_mamba.utils import get_model, get_trainer
@@ -173,7 +173,7 @@ class TrainingRecorder:
 def resume_settings(state, model=None, dataset=None, config_dict=None):
     """(model, dataset, config_dict) of the run that wrote the resumable checkpoint `state`; what the
     caller gives explicitly wins."""
-    merged = {**(state.get("run_config") or {}), **(config_dict or {})}
+    merged = {**checkpoint_settings(state), **(config_dict or {})}
     return model or state["config"]["model"], dataset or state["config"]["dataset"], merged
 
 
