@@ -29,6 +29,20 @@ def tiny_config():
     return dict(TINY)
 
 
+@pytest.fixture
+def own_properties(tmp_path, monkeypatch):
+    """A copy of properties/ that the Config reads instead, for tests that add or change property files."""
+    import shutil
+
+    import recbole_mamba.config as config_module
+
+    props = tmp_path / "properties"
+    shutil.copytree(config_module.PROPERTIES_DIR, props)
+    (props / "model" / "LatentMamba").mkdir(exist_ok=True)
+    monkeypatch.setattr(config_module, "PROPERTIES_DIR", str(props))
+    return props
+
+
 @pytest.fixture(autouse=True)
 def _work_in_tmp(tmp_path, monkeypatch):
     """RecBole writes log/ and saved/ into the working directory: keep them out of the repo."""

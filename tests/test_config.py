@@ -35,18 +35,10 @@ def test_dataset_yaml_layered_over_model_defaults():
     assert config["train_neg_sample_args"]["distribution"] == "none"  # RecBole's SASRec + our CE base
 
 
-def test_model_on_dataset_yaml_overrides_model_and_dataset_yaml_for_that_pair_only(tmp_path, monkeypatch,
-                                                                                  tiny_config):
-    import shutil
-
-    import recbole_mamba.config as config_module
-
-    props = tmp_path / "properties"
-    shutil.copytree(config_module.PROPERTIES_DIR, props)
-    (props / "model" / "LatentMamba").mkdir(exist_ok=True)
+def test_model_on_dataset_yaml_overrides_model_and_dataset_yaml_for_that_pair_only(own_properties, tiny_config):
+    props = own_properties
     (props / "model" / "LatentMamba" / "tiny.yaml").write_text("hidden_size: 24\ndropout_prob: 0.1\n")
     (props / "dataset" / "tiny.yaml").write_text("dropout_prob: 0.3\n")
-    monkeypatch.setattr(config_module, "PROPERTIES_DIR", str(props))
     data = {"data_path": tiny_config["data_path"]}
 
     config = Config(model="LatentMamba", dataset="tiny", config_dict=data, cmd_args=[])

@@ -129,21 +129,14 @@ def test_a_save_that_fails_half_way_leaves_the_previous_checkpoint_whole(tmp_pat
     assert kept["epoch"] == 1 and torch.equal(kept["w"], torch.ones(3))
 
 
-def test_checkpoints_keep_the_property_values_they_were_trained_with(tiny_config, tmp_path, monkeypatch):
+def test_checkpoints_keep_the_property_values_they_were_trained_with(tiny_config, tmp_path, own_properties):
     # session 15 moved LatentMamba's ml-1m width from 64 to 128 in properties/: checkpoints written before must still
     # load (inference) and resume with their own width, while a new run gets the new one
-    import shutil
-
-    import recbole_mamba.config as config_module
     from recbole_mamba.config import Config
     from recbole_mamba.inference import Recommender
 
-    props = tmp_path / "properties"
-    shutil.copytree(config_module.PROPERTIES_DIR, props)
-    (props / "model" / "LatentMamba").mkdir(exist_ok=True)
-    pair = props / "model" / "LatentMamba" / "tiny.yaml"
+    pair = own_properties / "model" / "LatentMamba" / "tiny.yaml"
     pair.write_text("hidden_size: 24\ninner_size: 48\n")
-    monkeypatch.setattr(config_module, "PROPERTIES_DIR", str(props))
     cfg = {k: v for k, v in tiny_config.items() if k not in ("hidden_size", "inner_size")}
     first = run(model="LatentMamba", dataset="tiny", config_dict={**cfg, "checkpoint_dir": str(tmp_path / "ck")},
                 cmd_args=[])
