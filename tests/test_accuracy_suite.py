@@ -138,6 +138,26 @@ def test_pack_resume_files_tarballs_and_carries_only_resumable_checkpoints(tmp_p
     assert "resumable, packed: GRU4Rec_2020 (3 epochs logged)" in out
 
 
+def test_pack_resume_into_a_fresh_store_keeps_what_carry_held(tmp_path):
+    """Session 16 packed into a new /tmp store and lost the finished runs' logs from benchmarks/resume/logs; a queued
+    run that the lease never started would have lost its checkpoints the same way."""
+    store, carry, lease = tmp_path / "store", tmp_path / "carry", tmp_path / "lease"
+    make_run(carry, "SASRec_2020", "valid result\ntest result: OrderedDict(...)\n", [])
+    make_run(carry, "HMamba-half_2021", "valid result\n" * 4, ["H.pth", "H-last.pth"])  # queued, not in this lease
+    make_run(carry, "GRU4Rec_2020", "valid result\n", ["G-last.pth"])
+    make_run(lease, "GRU4Rec_2020", "valid result\n" * 5, ["G-last.pth"])
+    tarball = str(tmp_path / "acc_GRU4Rec_2020.tgz")
+    subprocess.run(["tar", "czf", tarball, "-C", str(lease), "logs/GRU4Rec_2020.log", "ck/GRU4Rec_2020"], check=True)
+    out = subprocess.run(["bash", PACK, str(store), str(carry), tarball], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert sorted(p.name for p in (carry / "logs").iterdir()) == [
+        "GRU4Rec_2020.log", "HMamba-half_2021.log", "SASRec_2020.log"]
+    assert sorted(p.name for p in (carry / "ck").iterdir()) == ["GRU4Rec_2020", "HMamba-half_2021"]
+    assert sorted(p.name for p in (carry / "ck" / "HMamba-half_2021").iterdir()) == ["H-last.pth", "H.pth"]
+    assert (carry / "logs" / "GRU4Rec_2020.log").read_text().count("valid result") == 5  # the tarball wins
+    assert "resumable, packed: HMamba-half_2021 (4 epochs logged)" in out
+
+
 def test_pack_resume_needs_both_folders(tmp_path):
     r = subprocess.run(["bash", PACK, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "usage" in r.stderr
