@@ -27,6 +27,7 @@ def test_recbole_baselines_run_through_our_entry(model, tiny_config):
     ("LatentMamba", {"interaction": "add", "positional_encoding": "sinusoidal", "norm_first": False,
                      "norm_type": "layernorm", "ffn_act": "swiglu", "n_layers": 2}),
     ("LatentMamba", {"item_branch": False, "loss_type": "BPR"}),
+    ("LatentMamba", {"n_heads": 1, "d_state": 8}),  # the "heads" and "state" screens' corner: one full-width head
     ("Mamba4Rec", {"n_layers": 2}),
     ("HMamba", {"variant": "full", "manifold": "lorentz"}),
     ("HMamba", {"variant": "full", "manifold": "poincare"}),

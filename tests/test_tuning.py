@@ -1,5 +1,6 @@
 """Tuning: 2-trial searches on the tiny dataset with hyperopt (RecBole's HyperTuning) and Ray Tune (local mode)."""
 import csv
+import glob
 import os
 
 import pytest
@@ -58,6 +59,24 @@ def test_shipped_search_spaces_parse():
     for name in ("LatentMamba", "HMamba", "Mamba4Rec"):
         params = read_params_file(os.path.join(root, f"{name}.hyper"))
         assert any(p[0] == "learning_rate" for p in params)
+
+
+def test_screen_spaces_name_real_config_keys():
+    """benchmarks/tuning/*.hyper run on the GPU, where a misspelt key would silently screen the control again."""
+    import recbole
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    known = set()
+    for path in (os.path.join(repo, "properties", "model", "LatentMamba.yaml"),
+                 os.path.join(os.path.dirname(recbole.__file__), "properties", "overall.yaml")):
+        with open(path) as f:
+            known |= set(yaml.safe_load(f))
+    spaces = sorted(glob.glob(os.path.join(repo, "benchmarks", "tuning", "*.hyper")))
+    assert spaces
+    for space in spaces:
+        params = read_params_file(space)
+        assert params, space
+        assert {p[0] for p in params} <= known, space
 
 
 def test_hyperopt_trials_report_best_model_curves_and_leave_no_checkpoints(tmp_path, params_file, monkeypatch):
