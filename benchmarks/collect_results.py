@@ -2,6 +2,7 @@
 
     python benchmarks/collect_results.py LOG [LOG ...] [--md out.md]
     python benchmarks/collect_results.py --curves LOG [LOG ...]
+    python benchmarks/collect_results.py --by-config LOG [LOG ...]
 
 One row per log file (named NAME_SEED.log by benchmarks/accuracy_suite.sh; a resumed run appends to its log):
 status (early-stopped = converged under the protocol; finished = ran out of epochs; running/interrupted), epochs
@@ -12,6 +13,10 @@ their mean and largest difference over the epochs both have (absolute and relati
 the later run is ahead of, level with or behind the first, with the mean and range of (later - first). --from-epoch K
 limits those comparisons to epochs K and later. A tuner's <model>-curves.csv (run_hyper.py) may stand among the logs:
 each of its trials is one run there, named FOLDER#TRIAL key=value,... (curves only).
+--by-config prints one row per config instead (the run name without its seed: NAME_SEED_key-value... ->
+NAME key-value...): the seeds that early-stopped, their test NDCG@10 each, the means of the test metrics over them, and
+the runs of that config that have not (yet) early-stopped, which count in no mean. Where two logs have the same run
+name (a run filed in two session folders), the one given later stands.
 """
 import argparse
 import csv
@@ -104,6 +109,39 @@ def table(rows):
     return "\n".join(lines)
 
 
+RUN_NAME = re.compile(r"^(.+?)_(\d{4})(?:_(.+))?$")  # NAME_SEED[_key-value_...], as accuracy_suite.sh names runs
+
+
+def config_of(run):
+    m = RUN_NAME.match(run)
+    return (m[1] + (f" {m[3]}" if m[3] else "")) if m else run
+
+
+def by_config(rows):
+    latest = {r["run"]: r for r in rows}  # a later log of the same run replaces an earlier one
+    groups = {}
+    for r in latest.values():
+        groups.setdefault(config_of(r["run"]), []).append(r)
+    keys = ["ndcg@10", "hit@10", "mrr@10", "ndcg@20"]
+    head = ["config", "converged seeds", "test NDCG@10 per seed"] + [f"mean test {k}" for k in keys] + \
+        ["params", "not converged"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in sorted(groups):
+        runs = sorted(groups[name], key=lambda r: str(r["seed"]))
+        done = [r for r in runs if r["status"] == "early-stopped" and r["test"]]
+        cells = [name, " / ".join(fmt(r["seed"]) for r in done) or "–",
+                 " / ".join(fmt(r["test"].get("ndcg@10")) for r in done) or "–"]
+        for k in keys:
+            values = [r["test"][k] for r in done if k in r["test"]]
+            cells.append(fmt(statistics.mean(values)) if values and len(values) == len(done) else "–")
+        params = {r["params"] for r in runs if r["params"] is not None}
+        cells.append(" / ".join(str(p) for p in sorted(params)) or "–")
+        cells.append(", ".join(f"{r['run']} ({r['status']}, {r['epochs']} epochs)" for r in runs if r not in done)
+                     or "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def curves(rows, from_epoch=0):
     epochs = sorted(set().union(*(r["curve"] for r in rows)))
     lines = ["epoch\t" + "\t".join(r["run"] for r in rows)]
@@ -132,13 +170,14 @@ def main():
     p.add_argument("--md", default=None, help="also write the table here")
     p.add_argument("--curves", action="store_true", help="valid NDCG@10 per epoch instead of the table")
     p.add_argument("--from-epoch", type=int, default=0, help="with --curves: compare two runs from this epoch on")
+    p.add_argument("--by-config", action="store_true", help="one row per config, means over its early-stopped seeds")
     args = p.parse_args()
     rows = []
     for path in args.logs:
         rows += parse_tuning_curves(path) if path.endswith("-curves.csv") else [parse(path)]
     if not args.curves and any("status" not in r for r in rows):
         p.error("a tuner's curves file has no table row: use it with --curves")
-    out = curves(rows, args.from_epoch) if args.curves else table(rows)
+    out = curves(rows, args.from_epoch) if args.curves else by_config(rows) if args.by_config else table(rows)
     print(out)
     if args.md:
         with open(args.md, "w") as f:
