@@ -4,10 +4,10 @@
 #   bash benchmarks/poll_runs.sh DIR OUT [SECONDS]
 # Waits SECONDS (default 0; keep the call under the device tool's 600 s limit), then prints the GPUs' load, the host's
 # load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
-# (collect_results.py), and packs every run into
-# OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh): a lent machine can go back between two
-# calls, so each poll brings back what a later session needs to resume (pack_resume.sh). Exits 3 at once, without
-# waiting, when DIR holds no run logs (a fresh machine: the one that ran them went back).
+# (collect_results.py), and packs every run into OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh),
+# with DIR/suite.log as OUT/suite.log: a lent machine can go back between two calls, so each poll brings back what a
+# later session needs to resume (pack_resume.sh). Exits 3 at once, without waiting, when DIR holds no run logs (a
+# fresh machine: the one that ran them went back).
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
 DIR=${1%/}; OUT=$2; WAIT=${3:-0}
@@ -34,3 +34,8 @@ done
 tail -n 5 "$DIR/suite.log" 2>/dev/null
 python "$HERE/collect_results.py" "$DIR"/logs/*.log
 KEEP_RUNNING=1 bash "$HERE/stop_runs.sh" "$DIR" "$OUT"
+status=$?
+# the suite's whole log comes back too (which run started, waited or stopped when), so a call needs no `cp` after the
+# poll: session 16's failed `cp` on a fresh machine hid the poll's exit status 3 behind its own 1
+if [ -f "$DIR/suite.log" ]; then cp "$DIR/suite.log" "$OUT/suite.log"; fi
+exit $status

@@ -247,6 +247,7 @@ def test_poll_prints_the_runs_so_far_and_packs_them(tmp_path):
     (acc / "ck" / "A_2020").mkdir(parents=True)
     (acc / "ck" / "A_2020" / "A-last.pth").write_bytes(b"x")
     (acc / "logs").mkdir()
+    (acc / "suite.log").write_text("2026-11-28T20:44:01Z resume A_2020 from ... on GPU 0\n")
     (acc / "logs" / "A_2020.log").write_text(
         "seed = 2020\n"
         "28 Nov 15:47    INFO  epoch 0 training [time: 38.10s, train loss: 3132.1341]\n"
@@ -271,6 +272,7 @@ def test_poll_prints_the_runs_so_far_and_packs_them(tmp_path):
     assert "packing only" in r.stdout
     with tarfile.open(out / "acc_A_2020.tgz") as t:
         assert t.getnames() == ["ck/A_2020/A-last.pth", "logs/A_2020.log"]
+    assert (out / "suite.log").read_text() == (acc / "suite.log").read_text()
 
 
 def test_tuning_screens_are_dealt_out_to_the_gpus(tmp_path):
