@@ -106,15 +106,17 @@ def test_tuner_curves_file_gives_one_run_per_trial_compared_with_the_first(tmp_p
                         "mean +0.0400, range +0.0200 to +0.0600"
 
 
-def stopped_run(tmp_path, folder, name, ndcg, epochs=1):
-    """A run's log: `epochs` epochs and, when ndcg is given, an early stop with that test NDCG@10 (hit@10 = 2 ndcg)."""
+def stopped_run(tmp_path, folder, name, ndcg, epochs=1, early_stop=True):
+    """A run's log: `epochs` epochs and, when ndcg is given, a test result with that NDCG@10 (hit@10 = 2 ndcg), after
+    an early stop unless early_stop is False (the run ran out of epochs)."""
     path = tmp_path / folder / f"{name}.log"
     path.parent.mkdir(exist_ok=True)
     text = f"seed = {name.split('_')[1]}\n" + "".join(
         f"24 Nov 00:00    INFO  epoch {e} training [time: 1.00s, train loss: 1.0]\n" for e in range(epochs))
     if ndcg is not None:
-        text += ("24 Nov 00:01    INFO  Finished training, best eval result in epoch 0\n"
-                 f"24 Nov 00:01    INFO  test result: OrderedDict({{'hit@10': np.float64({2 * ndcg}), "
+        if early_stop:
+            text += "24 Nov 00:01    INFO  Finished training, best eval result in epoch 0\n"
+        text += (f"24 Nov 00:01    INFO  test result: OrderedDict({{'hit@10': np.float64({2 * ndcg}), "
                  f"'ndcg@10': np.float64({ndcg})}})\n")
     path.write_text(text)
     return str(path)
@@ -124,13 +126,8 @@ def test_by_config_averages_only_the_seeds_that_early_stopped(tmp_path):
     logs = [stopped_run(tmp_path, "s1", "M_2020", 0.10), stopped_run(tmp_path, "s1", "M_2021", 0.12),
             stopped_run(tmp_path, "s1", "M_2022", None, epochs=5),  # interrupted in session 1 ...
             stopped_run(tmp_path, "s1", "M_2020_hidden_size-128", 0.30),
-            stopped_run(tmp_path, "s2", "M_2022", None, epochs=9)]  # ... and further on, not stopped, in session 2
-    ran_out = stopped_run(tmp_path, "s1", "M_2023", 0.50)  # a test result without an early stop: not converged
-    with open(ran_out) as f:
-        text = f.read().replace("Finished training, best eval result in epoch 0\n", "")
-    with open(ran_out, "w") as f:
-        f.write(text)
-    logs.append(ran_out)
+            stopped_run(tmp_path, "s2", "M_2022", None, epochs=9),  # ... and further on, not stopped, in session 2
+            stopped_run(tmp_path, "s1", "M_2023", 0.50, early_stop=False)]  # a test result, not converged
     rows = [collect.parse(path) for path in logs]
     lines = collect.by_config(rows).splitlines()
     assert len(lines) == 4

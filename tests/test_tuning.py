@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from conftest import TINY
+from conftest import REPO_DIR, TINY
 from recbole_mamba.tuning import main, read_params_file
 
 
@@ -65,13 +65,12 @@ def test_screen_spaces_name_real_config_keys():
     """benchmarks/tuning/*.hyper run on the GPU, where a misspelt key would silently screen the control again."""
     import recbole
 
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     known = set()
-    for path in (os.path.join(repo, "properties", "model", "LatentMamba.yaml"),
+    for path in (os.path.join(REPO_DIR, "properties", "model", "LatentMamba.yaml"),
                  os.path.join(os.path.dirname(recbole.__file__), "properties", "overall.yaml")):
         with open(path) as f:
             known |= set(yaml.safe_load(f))
-    spaces = sorted(glob.glob(os.path.join(repo, "benchmarks", "tuning", "*.hyper")))
+    spaces = sorted(glob.glob(os.path.join(REPO_DIR, "benchmarks", "tuning", "*.hyper")))
     assert spaces
     for space in spaces:
         params = read_params_file(space)
