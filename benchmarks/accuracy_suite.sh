@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue #7: every model trained to early stopping on ml-1m, several runs at once, resumable across device sessions.
 # On a machine with several GPUs the runs are dealt out round-robin (GPUS overrides the count nvidia-smi gives; PER_GPU
-# below queues them). Usage (GPU machine, repo root, after `source .device/setup.sh`):
+# below queues them). GPU_IDS=2,3 gives the suite those GPUs only, e.g. to leave the others to tuning_screen.sh. Usage (GPU machine, repo root, after `source .device/setup.sh`):
 #   setsid nohup bash benchmarks/accuracy_suite.sh /tmp/acc > /tmp/acc/suite.log 2>&1 < /dev/null &
 # Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
 # `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes
@@ -31,21 +31,27 @@ DATA=${DATA_PATH:-/tmp/datasets}
 # runs of docs/results.md's first table need LatentMamba:SEED:hidden_size=64,inner_size=256.
 RUNS=${RUNS-"LatentMamba:2020 LatentMamba:2021 LatentMamba:2022 SASRec:2020 SASRec:2021 SASRec:2022 HMamba:2020 HMamba-half:2020 Mamba4Rec:2020 BERT4Rec:2020 GRU4Rec:2020"}
 EXTRA=${EXTRA-""}
-GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
+if [ -n "${GPU_IDS:-}" ]; then
+  read -ra ids <<< "${GPU_IDS//,/ }"
+else
+  GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
+  ids=(); for ((g = 0; g < GPUS; g++)); do ids+=("$g"); done
+fi
+GPUS=${#ids[@]}
 PER_GPU=${PER_GPU:-0}
 export PYTHONUNBUFFERED=1
 if [ -n "${THREADS:-}" ]; then export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS; fi
 mkdir -p "$DIR/logs" "$DIR/ck"
 slot=0
-declare -A on_gpu  # GPU -> pids of the runs started on it
+declare -A on_gpu  # GPU id -> pids of the runs started on it
 
 pick_gpu() {  # sets gpu: round-robin, or under PER_GPU the least busy GPU with room (waits for one; fails on STOP)
-  if [ "$PER_GPU" -le 0 ]; then gpu=$((slot % GPUS)); slot=$((slot + 1)); return 0; fi
+  if [ "$PER_GPU" -le 0 ]; then gpu=${ids[$((slot % GPUS))]}; slot=$((slot + 1)); return 0; fi
   local g p live n best fewest waited=""
   while :; do
     [ -e "$DIR/STOP" ] && return 1
     best=""; fewest=$PER_GPU
-    for ((g = 0; g < GPUS; g++)); do
+    for g in "${ids[@]}"; do
       live=""; for p in ${on_gpu[$g]:-}; do kill -0 "$p" 2>/dev/null && live="$live $p"; done
       on_gpu[$g]=$live; n=$(wc -w <<< "$live")
       if [ "$n" -lt "$fewest" ]; then best=$g; fewest=$n; fi

@@ -6,7 +6,7 @@
 # load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
 # (collect_results.py), and packs every run into OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh),
 # with DIR/suite.log as OUT/suite.log: a lent machine can go back between two calls, so each poll brings back what a
-# later session needs to resume (pack_resume.sh). Exits 3 at once, without waiting, when DIR holds no run logs (a
+# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables (below). Exits 3 at once, without waiting, when DIR holds no run logs (a
 # fresh machine: the one that ran them went back).
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
@@ -38,4 +38,10 @@ status=$?
 # the suite's whole log comes back too (which run started, waited or stopped when), so a call needs no `cp` after the
 # poll: session 16's failed `cp` on a fresh machine hid the poll's exit status 3 behind its own 1
 if [ -f "$DIR/suite.log" ]; then cp "$DIR/suite.log" "$OUT/suite.log"; fi
+# TUNE=/tmp/tune: tuning_screen.sh runs beside the suite (on the GPUs GPU_IDS leaves it); its logs and tables come back
+# as OUT/tune.tgz, without the tuner's model files (a screen's trials do not resume, and the files limit is 8)
+if [ -n "${TUNE:-}" ] && [ -d "$TUNE" ]; then
+  (cd "$TUNE" && find . -type f \( -name '*.log' -o -name '*.csv' -o -name '*.md' -o -name '*.yaml' \) -print0 \
+    | tar czf "$OUT/tune.tgz" --null -T -) || echo "packing $TUNE failed" >&2
+fi
 exit $status

@@ -7,8 +7,9 @@
 #   SCREENS="dropout width" setsid nohup bash benchmarks/tuning_screen.sh /tmp/tune > /tmp/tune/screen.log 2>&1 < /dev/null &
 # NAME is a search space benchmarks/tuning/NAME.hyper; each screen writes DIR/NAME/ (tables rewritten after every
 # trial) and DIR/NAME.log. EXTRA adds --key=value for every trial. On a machine with several GPUs (GPUS overrides the
-# count nvidia-smi gives) the screens are dealt out round-robin and each GPU runs its share one after another; on one
-# GPU they all run one after another (running them at once would not go faster: a run keeps an H100/H200 busy).
+# count nvidia-smi gives; GPU_IDS=2,3 names the GPUs to use, e.g. those accuracy_suite.sh leaves free) the screens are
+# dealt out round-robin and each GPU runs its share one after another; on one GPU they all run one after another
+# (running them at once would not go faster: a run keeps an H100/H200 busy).
 set -u
 DIR=${1:-/tmp/tune}
 DATA=${DATA_PATH:-/tmp/datasets}
@@ -20,7 +21,13 @@ MODEL=${MODEL:-LatentMamba}
 EXTRA=${EXTRA-"--enable_amp=True"}
 here=$(cd "$(dirname "$0")" && pwd)
 export PYTHONUNBUFFERED=1
-GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
+if [ -n "${GPU_IDS:-}" ]; then
+  read -ra ids <<< "${GPU_IDS//,/ }"
+else
+  GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
+  ids=(); for ((g = 0; g < GPUS; g++)); do ids+=("$g"); done
+fi
+GPUS=${#ids[@]}
 mkdir -p "$DIR"
 
 screen_on() {  # GPU NAME...: run the screens NAME... one after another on that GPU
@@ -37,10 +44,10 @@ screen_on() {  # GPU NAME...: run the screens NAME... one after another on that 
   done
 }
 
-for gpu in $(seq 0 $((GPUS - 1))); do
+for ((k = 0; k < GPUS; k++)); do
   mine=(); i=0
-  for name in $SCREENS; do [ $((i % GPUS)) -eq "$gpu" ] && mine+=("$name"); i=$((i + 1)); done
-  [ ${#mine[@]} -gt 0 ] && screen_on "$gpu" "${mine[@]}" &
+  for name in $SCREENS; do [ $((i % GPUS)) -eq "$k" ] && mine+=("$name"); i=$((i + 1)); done
+  [ ${#mine[@]} -gt 0 ] && screen_on "${ids[$k]}" "${mine[@]}" &
 done
 wait
 echo "$(date -u +%FT%TZ) all screens ended"

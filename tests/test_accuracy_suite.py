@@ -338,3 +338,58 @@ def test_poll_on_a_fresh_machine_exits_at_once_without_waiting(tmp_path):
     assert "fresh one" in r.stderr and "benchmarks/resume/README.md" in r.stderr
     assert time.monotonic() - started < 10  # it did not sleep the 30 s asked for
     assert not (tmp_path / "out").exists()
+
+
+def test_gpu_ids_give_the_suite_only_those_gpus(tmp_path):
+    # round-robin over GPUs 2 and 3 (GPUS, had it been read, would have dealt out 0, 1, 2)
+    env, calls = stub_trainer_env(tmp_path, RUNS="A:2020 B:2020 C:2020", GPUS="3", GPU_IDS="2,3")
+    out = subprocess.run(["bash", SUITE, str(tmp_path / "acc")], env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    lines = calls.read_text().splitlines()
+    assert [call_for(lines, t)[0] for t in ("A_2020", "B_2020", "C_2020")] == [
+        "CUDA_VISIBLE_DEVICES=2", "CUDA_VISIBLE_DEVICES=3", "CUDA_VISIBLE_DEVICES=2"]
+    assert "--gpu_id=3" in call_for(lines, "B_2020") and "start C_2020 on GPU 2" in out
+
+
+def test_gpu_ids_queue_uses_only_those_gpus(tmp_path):
+    env, calls = stub_trainer_env(tmp_path, seconds=1, RUNS="A:2020 B:2020 C:2020", GPU_IDS="1", PER_GPU="1",
+                                  QUEUE_POLL="0.2")
+    out = subprocess.run(["bash", SUITE, str(tmp_path / "acc")], env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    lines = calls.read_text().splitlines()
+    assert len(lines) == 3 and all(line.startswith("CUDA_VISIBLE_DEVICES=1 ") for line in lines)
+    assert len((tmp_path / "ends.txt").read_text().splitlines()) == 3  # one at a time on GPU 1, each waited for
+    assert "B_2020 waits for a GPU (1 run(s) on each)" in out
+
+
+def test_tuning_screens_take_the_gpu_ids_given(tmp_path):
+    env, calls = stub_trainer_env(tmp_path, GPU_IDS="2,3", SCREENS="dropout width depth")
+    subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "tuning_screen.sh"), str(tmp_path / "tune")],
+                   env=env, capture_output=True, text=True, timeout=60, check=True)
+    gpu_of = {next(a for a in line.split() if a.startswith("--params_file=")).rsplit("/", 1)[1]: line.split()[0]
+              for line in calls.read_text().splitlines()}
+    assert gpu_of == {"dropout.hyper": "CUDA_VISIBLE_DEVICES=2", "width.hyper": "CUDA_VISIBLE_DEVICES=3",
+                      "depth.hyper": "CUDA_VISIBLE_DEVICES=2"}
+
+
+def test_poll_brings_back_the_screens_logs_and_tables_without_model_files(tmp_path):
+    import sys
+    import tarfile
+    acc, out, tune, bin_dir = tmp_path / "acc", tmp_path / "out", tmp_path / "tune", tmp_path / "bin"
+    (acc / "ck" / "A_2020").mkdir(parents=True)
+    (acc / "ck" / "A_2020" / "A-last.pth").write_bytes(b"x")
+    (acc / "logs").mkdir()
+    (acc / "logs" / "A_2020.log").write_text("seed = 2020\n")
+    (tune / "heads" / "saved").mkdir(parents=True)
+    (tune / "heads.log").write_text("trial 1\n")
+    (tune / "heads" / "LatentMamba-curves.csv").write_text("trial,epoch,ndcg@10\n")
+    (tune / "heads" / "saved" / "LatentMamba-x.pth").write_bytes(b"model")
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", TUNE=str(tune))
+    r = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "poll_runs.sh"), str(acc), str(out)],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with tarfile.open(out / "tune.tgz") as t:
+        assert sorted(t.getnames()) == ["./heads.log", "./heads/LatentMamba-curves.csv"]
+    assert (out / "acc_A_2020.tgz").exists()
