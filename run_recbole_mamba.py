@@ -17,7 +17,8 @@ def main(argv=None):
     parser.add_argument("--model", "-m", default=None, help="model name, ours or RecBole's (default LatentMamba)")
     parser.add_argument("--dataset", "-d", default=None, help="dataset name (default ml-100k)")
     parser.add_argument("--resume", default=None,
-                        help="a '-last.pth' checkpoint of an interrupted run: continue it (its settings are the defaults)")
+                        help="a '-last.pth' checkpoint of an interrupted run: continue it "
+                             "(its settings are the defaults)")
     parser.add_argument("--config_files", default=None, help="space-separated yaml files")
     parser.add_argument("--model_list", default=None, help="comma-separated models to compare (see compare.py)")
     parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its table and plot")

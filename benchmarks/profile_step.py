@@ -24,7 +24,10 @@ def bench(fn, warm=3, rep=10):
     ts = []
     for _ in range(rep):
         s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record(); fn(); e.record(); torch.cuda.synchronize()
+        s.record()
+        fn()
+        e.record()
+        torch.cuda.synchronize()
         ts.append(s.elapsed_time(e))
     return sorted(ts)[len(ts) // 2]
 
@@ -50,7 +53,8 @@ for name, kw, backend in configs:
 m = MambaMixer(16, d_state=16, n_heads=4, scan_backend=PROFILED).to(dev)
 x = torch.randn(B, L, 64, device=dev, requires_grad=True)
 f = step_fn(m, x)
-f(); torch.cuda.synchronize()
+f()
+torch.cuda.synchronize()
 with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
     for _ in range(3):
         f()

@@ -8,8 +8,8 @@ Shape: batch 2048, L 200, 128 channels in 4 B/C groups (4 heads x d_inner 32), d
 delta bias and softplus, float32. LAYOUT `mixer` (default) lays the tensors out in memory as LatentMamba's
 mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming gradient channels-last;
 B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
-Prints the shape, the median ms of the iterations after the first (bench_layers' timer) and, for the Triton backend, each
-compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C in the
+Prints the shape, the median ms of the iterations after the first (bench_layers' timer) and, for the Triton backend,
+each compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C in the
 environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
 bench_layers.py.
 """

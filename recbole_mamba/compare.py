@@ -74,7 +74,8 @@ def _plot(rows, metric_cols, path):
     except ImportError:
         print("[compare] matplotlib is not installed: no comparison.png (pip install matplotlib)")
         return
-    test_cols = [c for c in metric_cols if c.startswith("test ndcg")] or [c for c in metric_cols if c.startswith("test ")]
+    test_cols = ([c for c in metric_cols if c.startswith("test ndcg")]
+                 or [c for c in metric_cols if c.startswith("test ")])
     ok = [r for r in rows if r["status"] == "ok" and r.get("train_s_per_epoch") and test_cols]
     if not ok:
         return

@@ -17,7 +17,8 @@ def recbole_model_names():
             mod = importlib.import_module(f"recbole.model.{sub}")
         except Exception:
             continue
-        names.update(n for n, obj in vars(mod).items() if inspect.isclass(obj) and obj.__module__.startswith(mod.__name__))
+        names.update(n for n, obj in vars(mod).items()
+                     if inspect.isclass(obj) and obj.__module__.startswith(mod.__name__))
     return sorted(names)
 
 

@@ -13,7 +13,8 @@ and compute, for every batch row b and channel d (g = group of d):
 elementwise product of a chunk is one batched op, only the recurrence itself walks over time
 (one fused multiply-add per step, in place), and the backward pass is written by hand
 (recomputing each chunk's states from a checkpoint, as mamba-ssm's kernel does) so that
-autograd keeps no per-step graph and memory stays O(B D L + B D N L / Tc). Tests compare the two on outputs and on every gradient.
+autograd keeps no per-step graph and memory stays O(B D L + B D N L / Tc). Tests compare the two on outputs
+and on every gradient.
 """
 import torch
 import torch.nn.functional as F
