@@ -31,13 +31,7 @@ DATA=${DATA_PATH:-/tmp/datasets}
 # runs of docs/results.md's first table need LatentMamba:SEED:hidden_size=64,inner_size=256.
 RUNS=${RUNS-"LatentMamba:2020 LatentMamba:2021 LatentMamba:2022 SASRec:2020 SASRec:2021 SASRec:2022 HMamba:2020 HMamba-half:2020 Mamba4Rec:2020 BERT4Rec:2020 GRU4Rec:2020"}
 EXTRA=${EXTRA-""}
-if [ -n "${GPU_IDS:-}" ]; then
-  read -ra ids <<< "${GPU_IDS//,/ }"
-else
-  GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
-  ids=(); for ((g = 0; g < GPUS; g++)); do ids+=("$g"); done
-fi
-GPUS=${#ids[@]}
+. "$(cd "$(dirname "$0")" && pwd)/gpu_ids.sh"  # ids, GPUS
 PER_GPU=${PER_GPU:-0}
 export PYTHONUNBUFFERED=1
 if [ -n "${THREADS:-}" ]; then export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS; fi

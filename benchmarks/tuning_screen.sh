@@ -21,13 +21,7 @@ MODEL=${MODEL:-LatentMamba}
 EXTRA=${EXTRA-"--enable_amp=True"}
 here=$(cd "$(dirname "$0")" && pwd)
 export PYTHONUNBUFFERED=1
-if [ -n "${GPU_IDS:-}" ]; then
-  read -ra ids <<< "${GPU_IDS//,/ }"
-else
-  GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}; [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
-  ids=(); for ((g = 0; g < GPUS; g++)); do ids+=("$g"); done
-fi
-GPUS=${#ids[@]}
+. "$here/gpu_ids.sh"  # ids, GPUS
 mkdir -p "$DIR"
 
 screen_on() {  # GPU NAME...: run the screens NAME... one after another on that GPU
