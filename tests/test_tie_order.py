@@ -1,0 +1,52 @@
+"""benchmarks/tie_order.py: the same interactions with their same-second ties in three orders."""
+import importlib.util
+import os
+
+import pandas as pd
+import pytest
+
+from conftest import REPO_DIR
+
+SCRIPT = os.path.join(REPO_DIR, "benchmarks", "tie_order.py")
+spec = importlib.util.spec_from_file_location("tie_order", SCRIPT)
+ties = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ties)
+
+# user 1: items 30 and 10 share second 5 (file order 30, 10), item 20 comes later; user 2: three items in one second
+INTER = pd.DataFrame({"user_id": [1, 2, 1, 2, 1, 2], "item_id": [30, 9, 10, 7, 20, 8],
+                      "timestamp": [5, 1, 5, 1, 9, 1]})
+
+
+def sequences(df):
+    return {u: list(g["item_id"]) for u, g in df.groupby("user_id", sort=True)}
+
+
+def test_file_order_is_a_stable_time_sort_and_item_order_breaks_ties_by_id():
+    assert sequences(ties.ordered(INTER, "file")) == {1: [30, 10, 20], 2: [9, 7, 8]}
+    assert sequences(ties.ordered(INTER, "item")) == {1: [10, 30, 20], 2: [7, 8, 9]}
+
+
+def test_shuffled_order_moves_items_only_within_their_second():
+    seen = set()
+    for seed in range(20):
+        seq = sequences(ties.ordered(INTER, "shuffled", seed))
+        assert seq[1][2] == 20 and sorted(seq[1][:2]) == [10, 30] and sorted(seq[2]) == [7, 8, 9]
+        seen.add(tuple(seq[2]))
+    assert len(seen) > 1  # the seed changes the order of a tie
+    assert ties.ordered(INTER, "shuffled", 3).equals(ties.ordered(INTER, "shuffled", 3))
+
+
+def test_written_dataset_has_positions_that_reproduce_the_order(tmp_path):
+    seq = ties.ordered(INTER, "item")
+    path = ties.write_atomic(ties.with_positions(seq), str(tmp_path), "toy-item")
+    back = pd.read_csv(path, sep="\t")
+    assert list(back.columns) == ["user_id:token", "item_id:token", "timestamp:float"]
+    back.columns = ["user_id", "item_id", "timestamp"]
+    assert sequences(back.sort_values(["user_id", "timestamp"], kind="stable")) == sequences(seq)
+    assert list(back["timestamp"]) == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0]
+    assert ties.rising_share(seq) == pytest.approx(3 / 4)  # 10<30 yes, 30<20 no; 7<8 yes, 8<9 yes
+
+
+def test_an_unknown_order_is_refused():
+    with pytest.raises(ValueError, match="unknown tie order 'time'"):
+        ties.ordered(INTER, "time")
