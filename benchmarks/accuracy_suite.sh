@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue #7: every model trained to early stopping on ml-1m, several runs at once, resumable across device sessions.
 # On a machine with several GPUs the runs are dealt out round-robin (GPUS overrides the count nvidia-smi gives; PER_GPU
-# below queues them). GPU_IDS=2,3 gives the suite those GPUs only, e.g. to leave the others to tuning_screen.sh. Usage (GPU machine, repo root, after `source .device/setup.sh`):
+# below queues them). GPU_IDS=2,3 gives the suite those GPUs only, e.g. to leave the others to tuning_screen.sh.
+# Usage (GPU machine, repo root, after `source .device/setup.sh`):
 #   setsid nohup bash benchmarks/accuracy_suite.sh /tmp/acc > /tmp/acc/suite.log 2>&1 < /dev/null &
 # Each run NAME:SEED writes $DIR/logs/NAME_SEED.log and checkpoints under $DIR/ck/NAME_SEED/. When a run's
 # `*-last.pth` is already there (carried back from an earlier session into $DIR/ck/NAME_SEED/), the run resumes

@@ -6,8 +6,8 @@
 # load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
 # (collect_results.py), and packs every run into OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh),
 # with DIR/suite.log as OUT/suite.log: a lent machine can go back between two calls, so each poll brings back what a
-# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables (below). Exits 3 at once, without waiting, when DIR holds no run logs (a
-# fresh machine: the one that ran them went back).
+# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables (below). Exits 3
+# at once, without waiting, when DIR holds no run logs (a fresh machine: the one that ran them went back).
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
 DIR=${1%/}; OUT=$2; WAIT=${3:-0}

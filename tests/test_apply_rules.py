@@ -3,7 +3,7 @@ import glob
 import importlib.util
 import os
 
-from conftest import REPO_DIR
+from conftest import REPO_DIR, stopped_run
 
 SCRIPT = os.path.join(REPO_DIR, "benchmarks", "apply_rules.py")
 spec = importlib.util.spec_from_file_location("apply_rules", SCRIPT)
@@ -11,22 +11,8 @@ rules = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(rules)
 
 
-def write_log(folder, name, ndcg=None, seed=None):
-    """A log as accuracy_suite.sh leaves it: early-stopped with a test result when ndcg is given, else still going."""
-    seed = seed or name.split("_")[1]
-    lines = [f"seed = {seed}", "28 Nov 15:47    INFO  epoch 0 training [time: 20.00s, train loss: 1.0]",
-             "28 Nov 15:47    INFO  epoch 0 evaluating [time: 1.00s, valid_score: 0.100000]"]
-    if ndcg is not None:
-        lines += ["28 Nov 16:00    INFO  Finished training, best eval result in epoch 0",
-                  f"28 Nov 16:00    INFO  test result: OrderedDict({{'hit@10': np.float64(0.25), "
-                  f"'ndcg@10': np.float64({ndcg})}})"]
-    path = folder / f"{name}.log"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 def verdicts(tmp_path, runs):
-    rows = [rules.collect.parse(write_log(tmp_path, name, ndcg)) for name, ndcg in runs.items()]
+    rows = [rules.collect.parse(stopped_run(tmp_path, "logs", name, ndcg)) for name, ndcg in runs.items()]
     return rules.apply_rules(rows)
 
 
@@ -40,7 +26,7 @@ def test_means_rule_prints_the_missing_seeds_thresholds_and_decides_at_its_edges
     assert "met needs >= 0.1240, missed below 0.1146, level in between" in out
     # the printed thresholds are the edges of the verdicts (whole units of 0.0001, no float rounding)
     for value, verdict in ((0.1240, "met"), (0.1239, "level"), (0.1146, "level"), (0.1145, "missed")):
-        for f in tmp_path.glob("*.log"):
+        for f in tmp_path.glob("logs/*.log"):
             f.unlink()
         assert f"decided: {verdict} (" in verdicts(tmp_path, {**two, "HMamba_2022": value}), value
 
@@ -52,12 +38,12 @@ def test_seeds_rule_decides_on_two_seeds_and_names_what_a_missing_seed_needs(tmp
     assert "seed 2020: 0.1365 vs 0.1341 (+1.8%): not over the bar" in out
     assert "seed 2021: HMamba-half not early-stopped; over the bar needs >= 0.1401" in out
     assert "seed 2022: HMamba not early-stopped" in out
-    for f in tmp_path.glob("*.log"):
+    for f in tmp_path.glob("logs/*.log"):
         f.unlink()
     # 0.1401 is over the bar at 0.1368 (1.024 x 0.1368 = 0.14008), 0.1400 is not
     out = verdicts(tmp_path, {**runs, "HMamba-half_2021": 0.1400, "HMamba_2022": 0.13, "HMamba-half_2022": 0.14})
     assert "decided: full stays HMamba's default variant (2 seeds not over the bar)" in out
-    for f in tmp_path.glob("*.log"):
+    for f in tmp_path.glob("logs/*.log"):
         f.unlink()
     out = verdicts(tmp_path, {**runs, "HMamba-half_2021": 0.1401, "HMamba_2022": 0.13, "HMamba-half_2022": 0.14})
     assert "decided: HMamba's default variant becomes half (2 seeds over the bar)" in out
@@ -87,13 +73,11 @@ def test_exactly_the_bar_is_not_over_it(tmp_path):
 
 
 def test_a_run_that_ran_out_of_epochs_is_not_converged(tmp_path):
-    rows = [rules.collect.parse(write_log(tmp_path, name, ndcg)) for name, ndcg in BASE.items()]
-    for name, ndcg in (("HMamba_2020", 0.1341), ("HMamba_2021", 0.1368), ("HMamba_2022", 0.1300)):
-        path = write_log(tmp_path, name, ndcg)
-        if name == "HMamba_2022":  # a test result, but no early stop: the epochs ran out
-            text = open(path).read().replace("Finished training, best eval result in epoch 0\n", "")
-            open(path, "w").write(text)
-        rows.append(rules.collect.parse(path))
+    rows = [rules.collect.parse(stopped_run(tmp_path, "logs", name, ndcg)) for name, ndcg in BASE.items()]
+    rows += [rules.collect.parse(stopped_run(tmp_path, "logs", name, ndcg))
+             for name, ndcg in (("HMamba_2020", 0.1341), ("HMamba_2021", 0.1368))]
+    # a test result, but no early stop: the epochs ran out
+    rows.append(rules.collect.parse(stopped_run(tmp_path, "logs", "HMamba_2022", 0.1300, early_stop=False)))
     assert rows[-1]["status"] == "finished (ran out of epochs)"
     out = rules.apply_rules(rows)
     assert "pending: 2 of 3 seeds of HMamba" in out and "seed 2022: HMamba not early-stopped" in out

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO_DIR, TINY
+from conftest import REPO_DIR, TINY, stopped_run
 
 SCRIPT = os.path.join(REPO_DIR, "benchmarks", "collect_results.py")
 spec = importlib.util.spec_from_file_location("collect_results", SCRIPT)
@@ -105,21 +105,6 @@ def test_tuner_curves_file_gives_one_run_per_trial_compared_with_the_first(tmp_p
     assert lines[-1] == "screen#2 dropout_prob=0.1 - base over epochs 0-1: ahead at 2, level at 0 [], behind at 0; " \
                         "mean +0.0400, range +0.0200 to +0.0600"
 
-
-def stopped_run(tmp_path, folder, name, ndcg, epochs=1, early_stop=True):
-    """A run's log: `epochs` epochs and, when ndcg is given, a test result with that NDCG@10 (hit@10 = 2 ndcg), after
-    an early stop unless early_stop is False (the run ran out of epochs)."""
-    path = tmp_path / folder / f"{name}.log"
-    path.parent.mkdir(exist_ok=True)
-    text = f"seed = {name.split('_')[1]}\n" + "".join(
-        f"24 Nov 00:00    INFO  epoch {e} training [time: 1.00s, train loss: 1.0]\n" for e in range(epochs))
-    if ndcg is not None:
-        if early_stop:
-            text += "24 Nov 00:01    INFO  Finished training, best eval result in epoch 0\n"
-        text += (f"24 Nov 00:01    INFO  test result: OrderedDict({{'hit@10': np.float64({2 * ndcg}), "
-                 f"'ndcg@10': np.float64({ndcg})}})\n")
-    path.write_text(text)
-    return str(path)
 
 
 def test_by_config_averages_only_the_seeds_that_early_stopped(tmp_path):
