@@ -6,7 +6,8 @@
 # load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
 # (collect_results.py), and packs every run into OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh),
 # with DIR/suite.log as OUT/suite.log: a lent machine can go back between two calls, so each poll brings back what a
-# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables (below). Exits 3
+# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables, with LOGS_ONLY=1 only
+# the runs' logs, in one tarball (below). Exits 3
 # at once, without waiting, when DIR holds no run logs (a fresh machine: the one that ran them went back).
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
@@ -33,7 +34,13 @@ for pid in $(pgrep -f "run_recbole_mamba[.]py" 2>/dev/null); do
 done
 tail -n 5 "$DIR/suite.log" 2>/dev/null
 python "$HERE/collect_results.py" "$DIR"/logs/*.log
-KEEP_RUNNING=1 bash "$HERE/stop_runs.sh" "$DIR" "$OUT"
+# LOGS_ONLY=1: one OUT/logs.tgz with every run's log instead of a tarball per run, for many short runs that do not
+# need to resume (the tie-order runs on ml-100k: 27 runs, more than the 8 files a call brings back)
+if [ "${LOGS_ONLY:-0}" = 1 ]; then
+  mkdir -p "$OUT" && tar czf "$OUT/logs.tgz" -C "$DIR" logs
+else
+  KEEP_RUNNING=1 bash "$HERE/stop_runs.sh" "$DIR" "$OUT"
+fi
 status=$?
 # the suite's whole log comes back too (which run started, waited or stopped when), so a call needs no `cp` after the
 # poll: session 16's failed `cp` on a fresh machine hid the poll's exit status 3 behind its own 1

@@ -372,6 +372,22 @@ def test_tuning_screens_take_the_gpu_ids_given(tmp_path):
                       "depth.hyper": "CUDA_VISIBLE_DEVICES=2"}
 
 
+def test_a_gpu_named_twice_runs_two_screens_on_it_at_once(tmp_path):
+    # the one-GPU kind: GPU_IDS=0,0 deals the screens into two queues that both train on GPU 0, side by side
+    env, calls = stub_trainer_env(tmp_path, seconds=2, GPU_IDS="0,0", SCREENS="dropout state heads")
+    screens = subprocess.Popen(["bash", os.path.join(REPO_DIR, "benchmarks", "tuning_screen.sh"),
+                                str(tmp_path / "tune")], env=env, stdout=subprocess.PIPE, text=True)
+    time.sleep(1)  # dropout and state train (2 s each); heads waits behind dropout
+    first = calls.read_text().splitlines()
+    assert not (tmp_path / "ends.txt").exists()
+    assert sorted(line.split("--params_file=")[1].split()[0].rsplit("/", 1)[1] for line in first) == [
+        "dropout.hyper", "state.hyper"]
+    assert "all screens ended" in screens.communicate(timeout=60)[0]
+    lines = calls.read_text().splitlines()
+    assert len(lines) == 3 and "heads.hyper" in lines[2]
+    assert all(line.startswith("CUDA_VISIBLE_DEVICES=0 ") and "--gpu_id=0" in line for line in lines)
+
+
 def test_poll_brings_back_the_screens_logs_and_tables_without_model_files(tmp_path):
     import sys
     import tarfile
@@ -393,3 +409,38 @@ def test_poll_brings_back_the_screens_logs_and_tables_without_model_files(tmp_pa
     with tarfile.open(out / "tune.tgz") as t:
         assert sorted(t.getnames()) == ["./heads.log", "./heads/LatentMamba-curves.csv"]
     assert (out / "acc_A_2020.tgz").exists()
+
+
+def test_poll_with_logs_only_packs_every_log_in_one_tarball(tmp_path):
+    import sys
+    import tarfile
+    acc, out, bin_dir = tmp_path / "acc", tmp_path / "out", tmp_path / "bin"
+    (acc / "logs").mkdir(parents=True)
+    for tag in ("A_2020_dataset-x", "A_2021_dataset-x", "B_2020_dataset-y"):
+        (acc / "ck" / tag).mkdir(parents=True)
+        (acc / "ck" / tag / "A-last.pth").write_bytes(b"x")
+        (acc / "logs" / f"{tag}.log").write_text("seed = 2020\n")
+    (acc / "suite.log").write_text("start\n")
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", LOGS_ONLY="1")
+    r = subprocess.run(["bash", os.path.join(REPO_DIR, "benchmarks", "poll_runs.sh"), str(acc), str(out)],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["logs.tgz", "suite.log"]  # no checkpoint, no tarball per run
+    with tarfile.open(out / "logs.tgz") as t:
+        assert sorted(n for n in t.getnames() if n.endswith(".log")) == [
+            "logs/A_2020_dataset-x.log", "logs/A_2021_dataset-x.log", "logs/B_2020_dataset-y.log"]
+
+
+def test_a_runs_own_dataset_comes_after_the_suites_and_names_the_run(tmp_path, monkeypatch):
+    # the tie-order runs (benchmarks/ties.yaml): NAME:SEED:dataset=ml-100k-file trains there, not on ml-1m
+    out, lines = run_suite(tmp_path, "SASRec:2020:dataset=ml-100k-file")
+    args = call_for(lines, "SASRec_2020_dataset-ml-100k-file")
+    assert [a for a in args if a.startswith("--dataset=")] == ["--dataset=ml-1m", "--dataset=ml-100k-file"]
+    import recbole_mamba.quick_start
+    import run_recbole_mamba
+    seen = {}
+    monkeypatch.setattr(recbole_mamba.quick_start, "run", lambda **kw: seen.update(kw))
+    assert run_recbole_mamba.main([a for a in args if a.startswith("--")]) == 0
+    assert seen["dataset"] == "ml-100k-file" and seen["model"] == "SASRec"  # the last --dataset wins
