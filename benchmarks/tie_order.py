@@ -1,4 +1,4 @@
-"""The same interactions with their same-second ties in three orders, as RecBole atomic datasets (issue 7).
+"""The same interactions with their same-second ties in four orders, as RecBole atomic datasets (issue 7).
 
     python benchmarks/tie_order.py OUT [--inter PATH.inter] [--seed 2020]
 
@@ -7,7 +7,9 @@ each interaction's position in its user's sequence (as in our ml-1m copy), so th
 the order written:
 - file: RecBole's own order, a stable sort by time, ties as the file lists them;
 - shuffled: ties in a random order (seeded);
-- item: ties by ascending item ID, a pattern a model can learn (a higher ID follows a lower one in a tie).
+- item: ties by ascending item ID, a pattern a model can learn (a higher ID follows a lower one in a tie);
+- global: ties by one random order of the items shared by all users (seeded), a pattern a model can learn too, and
+  the one RecBole's ml-1m file shows: its rows follow a near-global item order (benchmarks/tie_source.py).
 Training one model on the three (run_recbole_mamba.py --dataset=<name>-<order> --data_path=OUT) measures how much
 the tie order alone moves the metrics, on real MovieLens timestamps (default: the ml-100k that ships with RecBole).
 Prints for each order the share of consecutive pairs whose next item ID is larger, and how many test targets differ
@@ -20,7 +22,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-ORDERS = ("file", "shuffled", "item")
+ORDERS = ("file", "shuffled", "item", "global")
 
 
 def default_inter():
@@ -43,6 +45,10 @@ def ordered(df, order, seed=2020):
         key = np.random.default_rng(seed).permutation(len(df))
     elif order == "item":
         key = df["item_id"].to_numpy()
+    elif order == "global":  # one random rank per item, the same for every user (seeded)
+        items = np.unique(df["item_id"].to_numpy())
+        rank = dict(zip(items, np.random.default_rng(seed).permutation(len(items))))
+        key = df["item_id"].map(rank).to_numpy()
     else:
         raise ValueError(f"unknown tie order {order!r}: one of {', '.join(ORDERS)}")
     out = df.assign(_tie=key).sort_values(["user_id", "timestamp", "_tie"], kind="stable").drop(columns="_tie")
@@ -76,7 +82,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out")
     p.add_argument("--inter", default=None, help="an atomic .inter with real timestamps (default: RecBole's ml-100k)")
-    p.add_argument("--seed", type=int, default=2020, help="the shuffled order's seed")
+    p.add_argument("--seed", type=int, default=2020, help="the seed of the shuffled and global orders")
     args = p.parse_args(argv)
     path = args.inter or default_inter()
     name = os.path.basename(path).rsplit(".", 1)[0]

@@ -7,9 +7,10 @@ in the file's own order, for whole users. RecBole orders each user's ratings by 
 keep the file's order. Our copy (../shared/datasets/README.md) has positions instead of timestamps; for each user in
 SAMPLE this prints whether its order is what numpy before 2.0 gives for a non-stable sort of the file's rows by time
 (`argsort(kind="quicksort")`, pandas' default in `sort_values`), how many tie groups keep the file's order, whether
-the test and validation targets (last and second-to-last item) agree with RecBole's, and how the file's row order
-relates to time and to item ID (Kendall's tau): an order of ties that follows neither carries nothing a model can
-learn, so swapping one such order for another should not move the metrics.
+the test and validation targets (last and second-to-last item) agree with RecBole's, how the file's row order
+relates to time and to item ID (Kendall's tau), and whether it follows one order of the items shared by all users
+(two users who rated the same two movies hold them in the same file order): such a global order decides RecBole's
+order of ties, and a model can learn it.
 """
 import argparse
 import os
@@ -125,6 +126,30 @@ def compare_user(rows, ours_items):
     }
 
 
+def cross_user_agreement(orders, times=None):
+    """Share of item pairs that two users hold in the same relative order, over all ordered pairs of users.
+
+    orders: {user: [items in some order]}. With times ({user: {item: time}}), only pairs that share their second in
+    the first user count (ties). A per-user order that follows one global order of the items agrees near 1; orders
+    drawn independently per user agree near 0.5 (real time order: somewhat above, as users tend to rate old
+    favourites first). Returns (agreeing pairs, pairs).
+    """
+    position = {u: {item: k for k, item in enumerate(items)} for u, items in orders.items()}
+    agree = pairs = 0
+    for u in position:
+        for v in position:
+            if u == v:
+                continue
+            common = sorted(set(position[u]) & set(position[v]))
+            for i, a in enumerate(common):
+                for b in common[i + 1:]:
+                    if times is not None and times[u][a] != times[u][b]:
+                        continue
+                    pairs += 1
+                    agree += (position[u][a] < position[u][b]) == (position[v][a] < position[v][b])
+    return agree, pairs
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sample", help="rows of RecBole's ml-1m.inter in file order, whole users")
@@ -134,12 +159,15 @@ def main(argv=None):
     sample, ours = read_sample(args.sample), read_ours(args.ours)
     our_order = {u: g.sort_values("position")["item"].tolist() for u, g in ours.groupby("user")}
     results = []
+    file_orders, ours_orders, times = {}, {}, {}
     for user, rows in sample.groupby("user", sort=False):
         r = compare_user(rows, our_order.get(user, []))
         if r is None:
             print(f"user {user}: not all of its ratings are in SAMPLE or ours: skipped")
             continue
         results.append(r)
+        file_orders[user], ours_orders[user] = rows["item"].tolist(), our_order[user]
+        times[user] = dict(zip(rows["item"], rows["time"]))
         print(f"user {user}: {r['ratings']} ratings, {r['tie_groups']} tie groups, "
               f"{r['tie_groups_in_file_order']} in the file's order in ours; test target "
               f"{'same' if r['test_same'] else 'differs'}, "
@@ -159,6 +187,13 @@ def main(argv=None):
           f"test targets differ for {sum(not r['test_same'] for r in results)}, validation targets for "
           f"{sum(not r['valid_same'] for r in results)}; in the file's ties the next item ID is larger in "
           f"{larger} of {pairs} pairs ({100 * larger / max(pairs, 1):.1f}%)")
+    # does one global order of the items show through? item pairs two users both rated, in the same relative order
+    for label, orders in (("the file's row order", file_orders), ("our order", ours_orders)):
+        a_all, n_all = cross_user_agreement(orders)
+        a_tie, n_tie = cross_user_agreement(orders, times)
+        print(f"{label}: two users hold a co-rated pair in the same order for {a_all} of {n_all} pairs "
+              f"({100 * a_all / max(n_all, 1):.1f}%); pairs tied in the first user: {a_tie} of {n_tie} "
+              f"({100 * a_tie / max(n_tie, 1):.1f}%)")
     return 0
 
 

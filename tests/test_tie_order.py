@@ -1,7 +1,8 @@
-"""benchmarks/tie_order.py: the same interactions with their same-second ties in three orders."""
+"""benchmarks/tie_order.py: the same interactions with their same-second ties in four orders."""
 import importlib.util
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -47,6 +48,40 @@ def test_written_dataset_has_positions_that_reproduce_the_order(tmp_path):
     assert ties.rising_share(seq) == pytest.approx(3 / 4)  # 10<30 yes, 30<20 no; 7<8 yes, 8<9 yes
 
 
+def test_global_order_breaks_every_users_ties_by_one_item_ranking():
+    inter = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2, 3, 3], "item_id": [5, 6, 7, 7, 6, 5, 6, 5],
+                          "timestamp": [1, 1, 1, 4, 4, 4, 2, 2]})
+    orders = set()
+    for seed in range(10):
+        seq = sequences(ties.ordered(inter, "global", seed))
+        assert seq[1] == seq[2] and seq[3] == [i for i in seq[1] if i != 7]  # one ranking for all users
+        orders.add(tuple(seq[1]))
+    assert len(orders) > 1  # the seed picks the ranking
+
+
 def test_an_unknown_order_is_refused():
     with pytest.raises(ValueError, match="unknown tie order 'time'"):
         ties.ordered(INTER, "time")
+
+
+def test_transition_model_scores_a_predictable_successor_first():
+    sys_path = os.path.join(REPO_DIR, "benchmarks")
+    import sys
+    sys.path.insert(0, sys_path)
+    import tie_markov
+    # three users walk up the items; the first two test transitions (4 -> 5, 6 -> 7) are in other users' training
+    # parts, the third (8 -> 9) in none, so its target ties with three unseen items at the bottom of twelve
+    seqs = [[0, 1, 2, 3, 4, 5], [2, 3, 4, 5, 6, 7], [4, 5, 6, 7, 8, 9]]
+    r = tie_markov.evaluate(seqs, 12)
+    assert r["test"] == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert tie_markov.ndcg_hr(np.array([0.0, 3.0, 1.0]), 2) == (pytest.approx(1 / np.log2(3)), 1.0)
+    assert tie_markov.ndcg_hr(np.array([1.0, 1.0, 1.0]), 0, k=2) == (0.0, 0.0)  # ties count against the target
+
+
+def test_k_core_drops_until_every_user_and_item_has_k():
+    import sys
+    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
+    import tie_markov
+    df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 8, 9], "timestamp": [0, 1, 0, 1, 0]})
+    kept = tie_markov.k_core(df, 2)
+    assert sorted(kept["user_id"].unique()) == [1, 2] and sorted(kept["item_id"].unique()) == [7, 8]

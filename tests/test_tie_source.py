@@ -56,3 +56,21 @@ def test_report_names_the_sort_that_made_our_order(tmp_path, capsys):
     assert "numpy<2 quicksort of the file by time gives ours: True" in out
     assert "user 2: 3 ratings, 1 tie groups, 1 in the file's order in ours" in out
     assert "2 users, 43 ratings: ours respects time for 2; numpy<2 quicksort reproduces ours for 2" in out
+
+
+def test_cross_user_agreement_tells_a_shared_item_order_from_independent_ones():
+    shared = {1: [5, 6, 7, 8], 2: [6, 7, 8], 3: [5, 7, 8]}  # every user follows 5 < 6 < 7 < 8
+    assert tie_source.cross_user_agreement(shared) == (14, 14)
+    mixed = {1: [5, 6, 7], 2: [7, 6, 5]}  # opposite orders: no pair agrees
+    assert tie_source.cross_user_agreement(mixed) == (0, 6)
+    times = {1: {5: 1, 6: 1, 7: 2}, 2: {5: 3, 6: 4, 7: 4}}  # tied pairs: (5, 6) in user 1, (6, 7) in user 2
+    assert tie_source.cross_user_agreement(mixed, times) == (0, 2)
+
+
+def test_env_parity_slice_keeps_the_first_users(tmp_path):
+    import env_parity
+    (tmp_path / "ml-1m.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n"
+                                          "1\t10\t0\n2\t11\t0\n3\t12\t0\n12\t13\t0\n")
+    env_parity.write_slice(str(tmp_path), 2, str(tmp_path / "out"))
+    assert (tmp_path / "out" / "ml-slice" / "ml-slice.inter").read_text() == (
+        "user_id:token\titem_id:token\ttimestamp:float\n1\t10\t0\n2\t11\t0\n")
