@@ -117,6 +117,9 @@ def compare_user(rows, ours_items):
         "legacy_sort_reproduces": legacy == ours_items,
         "ours_respects_time": all(time_of[a] <= time_of[b] for a, b in zip(ours_items, ours_items[1:])),
         "tie_groups": len(ties),
+        "tied_ratings": sum(len(g) for g in ties),
+        "test_tied": sum(time_of[x] == time_of[stable[-1]] for x in stable) > 1,
+        "valid_tied": sum(time_of[x] == time_of[stable[-2]] for x in stable) > 1,
         "tie_groups_in_file_order": sum(sorted(g, key=position.get) == g for g in ties),
         "test_same": ours_items[-1] == stable[-1],
         "valid_same": ours_items[-2] == stable[-2],
@@ -187,6 +190,10 @@ def main(argv=None):
           f"test targets differ for {sum(not r['test_same'] for r in results)}, validation targets for "
           f"{sum(not r['valid_same'] for r in results)}; in the file's ties the next item ID is larger in "
           f"{larger} of {pairs} pairs ({100 * larger / max(pairs, 1):.1f}%)")
+    tied, rated = sum(r["tied_ratings"] for r in results), sum(r["ratings"] for r in results)
+    test_tied, valid_tied = sum(r["test_tied"] for r in results), sum(r["valid_tied"] for r in results)
+    print(f"ratings sharing their second with another of the user's: {tied} of {rated}; "
+          f"test targets in a tie: {test_tied} of {n}, validation targets: {valid_tied} of {n}")
     # does one global order of the items show through? item pairs two users both rated, in the same relative order
     for label, orders in (("the file's row order", file_orders), ("our order", ours_orders)):
         a_all, n_all = cross_user_agreement(orders)
