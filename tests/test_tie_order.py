@@ -85,3 +85,18 @@ def test_k_core_drops_until_every_user_and_item_has_k():
     df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 8, 9], "timestamp": [0, 1, 0, 1, 0]})
     kept = tie_markov.k_core(df, 2)
     assert sorted(kept["user_id"].unique()) == [1, 2] and sorted(kept["item_id"].unique()) == [7, 8]
+
+
+def test_noisy_global_ranking_agreement_falls_from_one_towards_chance():
+    import sys
+    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
+    import tie_markov
+    rng = np.random.default_rng(0)
+    # 30 users rating 12 of 40 items each, all in one second: every pair is a tie
+    rows = [(u, i, 0) for u in range(30) for i in rng.choice(40, 12, replace=False)]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+    seq, keyed = tie_markov.noisy_global(df, 1, 0.0)
+    assert tie_markov.agreement_on_ties(df, keyed) == 1.0  # no noise: one ranking for all
+    assert all(list(g["item_id"]) == keyed[u] for u, g in seq.groupby("user_id"))  # ties follow it
+    blurred = tie_markov.agreement_on_ties(df, tie_markov.noisy_global(df, 1, 10.0)[1])
+    assert 0.4 < blurred < 0.6  # noise far above the ranking's scale: chance
