@@ -2,7 +2,8 @@
 
     python benchmarks/tie_markov.py [--inter PATH.inter] [--seeds 2020 2021 2022]
 
-Writes nothing. For each order of `benchmarks/tie_order.py` (file, shuffled, item, global; the last three per seed)
+Writes nothing. For each order of `benchmarks/tie_order.py` (file, shuffled, item, global, blurred; per seed where
+seeded)
 it scores a first-order transition model, counts of "item b right after item a" over the training part of every
 sequence, under RecBole's protocol: 5-core filtering, leave-one-out (last item test, second to last validation), full
 ranking over all items, NDCG@10 and HR@10. The model learns nothing but which item follows which, so the difference
@@ -66,11 +67,8 @@ def noisy_global(df, seed, noise):
 
     Returns the ordered frame and, per user, the items sorted by that key alone (the analogue of RecBole's row order
     in ratings.dat, which the ranking shows through) for measuring how well users agree on it."""
-    rng = np.random.default_rng(seed)
-    items = np.unique(df["item_id"].to_numpy())
-    rank = dict(zip(items, rng.permutation(len(items)) / len(items)))
-    key = df["item_id"].map(rank).to_numpy() + rng.normal(0.0, noise, len(df))
-    keyed = df.reset_index(drop=True).assign(_key=key)
+    keyed = df.reset_index(drop=True)
+    keyed = keyed.assign(_key=tie_order.blurred_keys(keyed, seed, noise))
     seq = keyed.sort_values(["user_id", "timestamp", "_key"], kind="stable").drop(columns="_key")
     rows = {u: g.sort_values("_key")["item_id"].tolist() for u, g in keyed.groupby("user_id")}
     return seq.reset_index(drop=True), rows
@@ -99,7 +97,7 @@ def main(argv=None):
     print(f"{df['user_id'].nunique()} users, {len(ids)} items, {len(df)} interactions after 5-core")
     print("order\tseed\ttest NDCG@10\ttest HR@10\tvalid NDCG@10\tvalid HR@10")
     for order in tie_order.ORDERS:
-        for seed in ([None] if order in ("file", "item") else args.seeds):
+        for seed in ([None] if order in ("file", "item") else args.seeds):  # blurred = the noise 0.1 rows below
             r = evaluate(sequences(tie_order.ordered(df, order, seed if seed is not None else 0)), len(ids))
             print(f"{order}\t{seed if seed is not None else '-'}\t{r['test'][0]:.4f}\t{r['test'][1]:.4f}\t"
                   f"{r['valid'][0]:.4f}\t{r['valid'][1]:.4f}")

@@ -1,4 +1,4 @@
-"""benchmarks/tie_order.py: the same interactions with their same-second ties in four orders."""
+"""benchmarks/tie_order.py: the same interactions with their same-second ties in five orders."""
 import importlib.util
 import os
 
@@ -100,3 +100,12 @@ def test_noisy_global_ranking_agreement_falls_from_one_towards_chance():
     assert all(list(g["item_id"]) == keyed[u] for u, g in seq.groupby("user_id"))  # ties follow it
     blurred = tie_markov.agreement_on_ties(df, tie_markov.noisy_global(df, 1, 10.0)[1])
     assert 0.4 < blurred < 0.6  # noise far above the ranking's scale: chance
+
+
+def test_blurred_order_is_the_noisy_global_ranking_tie_markov_measures():
+    import sys
+    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
+    import tie_markov
+    df = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item_id": [5, 6, 7, 7, 6, 5], "timestamp": [1, 1, 1, 2, 2, 2]})
+    for seed in range(5):
+        assert ties.ordered(df, "blurred", seed).equals(tie_markov.noisy_global(df, seed, ties.BLUR)[0])
