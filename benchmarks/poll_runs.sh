@@ -6,9 +6,9 @@
 # load and each trainer's CPU use and thread count, the suite's own log and the table of DIR's runs so far
 # (collect_results.py), and packs every run into OUT/acc_NAME.tgz without stopping it (KEEP_RUNNING=1 stop_runs.sh),
 # with DIR/suite.log as OUT/suite.log: a lent machine can go back between two calls, so each poll brings back what a
-# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables, with LOGS_ONLY=1 only
-# the runs' logs, in one tarball (below). Exits 3
-# at once, without waiting, when DIR holds no run logs (a fresh machine: the one that ran them went back).
+# later session needs to resume (pack_resume.sh); with TUNE=DIR also DIR's screen logs and tables, with LOGS_ONLY=1
+# only the runs' logs, in one tarball (below). Exits 3 at once, without waiting, when DIR holds no run logs (a fresh
+# machine: the one that ran them went back).
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 DIR OUT [SECONDS]" >&2; exit 2; }
 DIR=${1%/}; OUT=$2; WAIT=${3:-0}
@@ -35,7 +35,7 @@ done
 tail -n 5 "$DIR/suite.log" 2>/dev/null
 python "$HERE/collect_results.py" "$DIR"/logs/*.log
 # LOGS_ONLY=1: one OUT/logs.tgz with every run's log instead of a tarball per run, for many short runs that do not
-# need to resume (the tie-order runs on ml-100k: 27 runs, more than the 8 files a call brings back)
+# need to resume (the tie-order runs on ml-100k: 36 runs, more than the 8 files a call brings back)
 if [ "${LOGS_ONLY:-0}" = 1 ]; then
   mkdir -p "$OUT" && tar czf "$OUT/logs.tgz" -C "$DIR" logs
 else

@@ -67,11 +67,11 @@ def noisy_global(df, seed, noise):
 
     Returns the ordered frame and, per user, the items sorted by that key alone (the analogue of RecBole's row order
     in ratings.dat, which the ranking shows through) for measuring how well users agree on it."""
-    keyed = df.reset_index(drop=True)
-    keyed = keyed.assign(_key=tie_order.blurred_keys(keyed, seed, noise))
-    seq = keyed.sort_values(["user_id", "timestamp", "_key"], kind="stable").drop(columns="_key")
+    df = df.reset_index(drop=True)
+    key = tie_order.blurred_keys(df, seed, noise)
+    keyed = df.assign(_key=key)
     rows = {u: g.sort_values("_key")["item_id"].tolist() for u, g in keyed.groupby("user_id")}
-    return seq.reset_index(drop=True), rows
+    return tie_order.sort_ties(df, key), rows
 
 
 def agreement_on_ties(df, rows, users=60):

@@ -57,13 +57,16 @@ def ordered(df, order, seed=2020):
     elif order == "item":
         key = df["item_id"].to_numpy()
     elif order == "global":  # one random rank per item, the same for every user (seeded)
-        items = np.unique(df["item_id"].to_numpy())
-        rank = dict(zip(items, np.random.default_rng(seed).permutation(len(items))))
-        key = df["item_id"].map(rank).to_numpy()
+        key = blurred_keys(df, seed, 0.0)
     elif order == "blurred":
         key = blurred_keys(df, seed, BLUR)
     else:
         raise ValueError(f"unknown tie order {order!r}: one of {', '.join(ORDERS)}")
+    return sort_ties(df, key)
+
+
+def sort_ties(df, key):
+    """df (index 0..n-1) sorted by user and time, same-second ties by `key` (one value per row)."""
     out = df.assign(_tie=key).sort_values(["user_id", "timestamp", "_tie"], kind="stable").drop(columns="_tie")
     return out.reset_index(drop=True)
 

@@ -1,6 +1,7 @@
 """benchmarks/tie_order.py: the same interactions with their same-second ties in five orders."""
 import importlib.util
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ SCRIPT = os.path.join(REPO_DIR, "benchmarks", "tie_order.py")
 spec = importlib.util.spec_from_file_location("tie_order", SCRIPT)
 ties = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ties)
+sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
+import tie_markov  # noqa: E402
 
 # user 1: items 30 and 10 share second 5 (file order 30, 10), item 20 comes later; user 2: three items in one second
 INTER = pd.DataFrame({"user_id": [1, 2, 1, 2, 1, 2], "item_id": [30, 9, 10, 7, 20, 8],
@@ -65,10 +68,6 @@ def test_an_unknown_order_is_refused():
 
 
 def test_transition_model_scores_a_predictable_successor_first():
-    sys_path = os.path.join(REPO_DIR, "benchmarks")
-    import sys
-    sys.path.insert(0, sys_path)
-    import tie_markov
     # three users walk up the items; the first two test transitions (4 -> 5, 6 -> 7) are in other users' training
     # parts, the third (8 -> 9) in none, so its target ties with three unseen items at the bottom of twelve
     seqs = [[0, 1, 2, 3, 4, 5], [2, 3, 4, 5, 6, 7], [4, 5, 6, 7, 8, 9]]
@@ -79,18 +78,12 @@ def test_transition_model_scores_a_predictable_successor_first():
 
 
 def test_k_core_drops_until_every_user_and_item_has_k():
-    import sys
-    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
-    import tie_markov
     df = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": [7, 8, 7, 8, 9], "timestamp": [0, 1, 0, 1, 0]})
     kept = tie_markov.k_core(df, 2)
     assert sorted(kept["user_id"].unique()) == [1, 2] and sorted(kept["item_id"].unique()) == [7, 8]
 
 
 def test_noisy_global_ranking_agreement_falls_from_one_towards_chance():
-    import sys
-    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
-    import tie_markov
     rng = np.random.default_rng(0)
     # 30 users rating 12 of 40 items each, all in one second: every pair is a tie
     rows = [(u, i, 0) for u in range(30) for i in rng.choice(40, 12, replace=False)]
@@ -103,9 +96,6 @@ def test_noisy_global_ranking_agreement_falls_from_one_towards_chance():
 
 
 def test_blurred_order_is_the_noisy_global_ranking_tie_markov_measures():
-    import sys
-    sys.path.insert(0, os.path.join(REPO_DIR, "benchmarks"))
-    import tie_markov
     df = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item_id": [5, 6, 7, 7, 6, 5], "timestamp": [1, 1, 1, 2, 2, 2]})
     for seed in range(5):
         assert ties.ordered(df, "blurred", seed).equals(tie_markov.noisy_global(df, seed, ties.BLUR)[0])
