@@ -32,6 +32,10 @@ METRIC = re.compile(r"'([a-z]+@\d+)'[:,] (?:np\.float64\()?([\d.]+)")
 SETTING = re.compile(r"^(seed|variant|epochs|enable_amp|MAX_ITEM_LIST_LENGTH) = (.+)$")
 PARAMS = re.compile(r"trainable parameters: (\d+)")
 PEAK = re.compile(r"peak GPU memory ([\d.]+) GiB")
+# run_hyper.py --verbose logs (a trial still training: its curves.csv is written only when it ends) break RecBole's
+# colored epoch lines at every color code: "epoch 0 evaluating\n [\ntime\n: 3.99s, \nvalid_score\n: 0.085100]"
+WRAPPED_TRAIN = re.compile(r"epoch (\d+) training\s*\[\s*time\s*: ([\d.]+)s")
+WRAPPED_VALID = re.compile(r"epoch (\d+) evaluating\s*\[\s*time\s*: [\d.]+s,\s*valid_score\s*: ([\d.]+)\]")
 
 
 def parse(path):
@@ -57,6 +61,11 @@ def parse(path):
                 settings[m[1]] = m[2]
             if m := PEAK.search(line):
                 peak = float(m[1])
+    if not train and not valid:  # no epoch on one line: a tuner's wrapped log, or none at all
+        with open(path, errors="replace") as f:
+            text = f.read()
+        train = {int(e): float(t) for e, t in WRAPPED_TRAIN.findall(text)}
+        valid = {int(e): float(v) for e, v in WRAPPED_VALID.findall(text)}
     epochs = len(train)
     if finished is not None:
         status = "early-stopped"

@@ -10,7 +10,8 @@
 # count nvidia-smi gives; GPU_IDS=2,3 names the GPUs to use, e.g. those accuracy_suite.sh leaves free) the screens are
 # dealt out round-robin and each GPU runs its share one after another; on one GPU they all run one after another
 # (running them at once would not go faster: a run keeps an H100/H200 busy) unless GPU_IDS names it twice
-# (GPU_IDS=0,0: two queues side by side on GPU 0, at 0.9 of the throughput, so that two screens end in one lease).
+# (GPU_IDS=0,0: two queues side by side on GPU 0; session 19 measured 68.9 and 88.3 s per epoch for two LatentMamba
+# trials side by side against 31.4 s alone, so two screens do not end in one 30-minute lease that way either).
 # The spaces hold no control trial: the control, width 128 with the defaults at seed 2020 and bf16, is the accuracy
 # run benchmarks/results/2026-11-28_h200x4_session15/accuracy/LatentMamba_2020_hidden_size-128_inner_size-512.log,
 # whose first 20 valid NDCG@10 equal those of session 12's screen trial of the same config to the last digit (a

@@ -107,6 +107,22 @@ def test_tuner_curves_file_gives_one_run_per_trial_compared_with_the_first(tmp_p
 
 
 
+def test_a_tuner_trial_still_training_reads_from_its_wrapped_log(tmp_path):
+    """run_hyper.py --verbose logs break each colored epoch line into pieces; a trial cut off before its curves.csv
+    was written still gives its curve (session 19's screens ended with their machine)."""
+    wrapped = "".join(
+        f"29 Nov 03:37    INFO  \nepoch {e} training\n [\ntime\n: {t}s, \ntrain loss\n: 3109.7693]\n"
+        f"29 Nov 03:37    INFO  \nepoch {e} evaluating\n [\ntime\n: 3.99s, \nvalid_score\n: {v}]\n"
+        for e, t, v in ((0, "237.83", "0.085100"), (1, "220.23", "0.096900")))
+    path = tmp_path / "dropout.log"
+    path.write_text(wrapped)
+    run = collect.parse(str(path))
+    assert run["curve"] == {0: 0.0851, 1: 0.0969} and run["epochs"] == 2
+    assert run["status"] == "running or interrupted" and run["test"] == {}
+    # a one-line log keeps its own reading: the wrapped pattern is only the fallback
+    assert curve_run(tmp_path, "base", [0.10, 0.19])["curve"] == {0: 0.10, 1: 0.19}
+
+
 def test_by_config_averages_only_the_seeds_that_early_stopped(tmp_path):
     logs = [stopped_run(tmp_path, "s1", "M_2020", 0.10), stopped_run(tmp_path, "s1", "M_2021", 0.12),
             stopped_run(tmp_path, "s1", "M_2022", None, epochs=5),  # interrupted in session 1 ...
