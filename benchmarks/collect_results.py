@@ -25,47 +25,40 @@ import re
 import statistics
 import sys
 
-EPOCH_TRAIN = re.compile(r"epoch (\d+) training \[time: ([\d.]+)s")
-EPOCH_VALID = re.compile(r"epoch (\d+) evaluating \[time: [\d.]+s, valid_score: ([\d.]+)\]")
+# RecBole's epoch lines, read from the whole log: run_hyper.py --verbose logs (a trial still training: its curves.csv
+# is written only when it ends) break them at every color code, "epoch 0 evaluating\n [\ntime\n: 3.99s, \nvalid_score\n:
+# 0.085100]"
+EPOCH_TRAIN = re.compile(r"epoch (\d+) training\s*\[\s*time\s*: ([\d.]+)s")
+EPOCH_VALID = re.compile(r"epoch (\d+) evaluating\s*\[\s*time\s*: [\d.]+s,\s*valid_score\s*: ([\d.]+)\]")
 FINISHED = re.compile(r"Finished training, best eval result in epoch (\d+)")
 METRIC = re.compile(r"'([a-z]+@\d+)'[:,] (?:np\.float64\()?([\d.]+)")
 SETTING = re.compile(r"^(seed|variant|epochs|enable_amp|MAX_ITEM_LIST_LENGTH) = (.+)$")
 PARAMS = re.compile(r"trainable parameters: (\d+)")
 PEAK = re.compile(r"peak GPU memory ([\d.]+) GiB")
-# run_hyper.py --verbose logs (a trial still training: its curves.csv is written only when it ends) break RecBole's
-# colored epoch lines at every color code: "epoch 0 evaluating\n [\ntime\n: 3.99s, \nvalid_score\n: 0.085100]"
-WRAPPED_TRAIN = re.compile(r"epoch (\d+) training\s*\[\s*time\s*: ([\d.]+)s")
-WRAPPED_VALID = re.compile(r"epoch (\d+) evaluating\s*\[\s*time\s*: [\d.]+s,\s*valid_score\s*: ([\d.]+)\]")
 
 
 def parse(path):
-    train, valid, settings = {}, {}, {}
+    settings = {}
     best_valid = test = None
     finished = params = peak = None
     with open(path, errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if m := EPOCH_TRAIN.search(line):
-                train[int(m[1])] = float(m[2])
-            elif m := EPOCH_VALID.search(line):
-                valid[int(m[1])] = float(m[2])
-            elif m := FINISHED.search(line):
+        text = f.read()
+    # a resumed run appends to its log: a repeated epoch's later reading stands
+    train = {int(e): float(t) for e, t in EPOCH_TRAIN.findall(text)}
+    valid = {int(e): float(v) for e, v in EPOCH_VALID.findall(text)}
+    for line in text.splitlines():
+        if m := FINISHED.search(line):
                 finished = int(m[1])
-            elif "best valid :" in line:
-                best_valid = dict((k, float(v)) for k, v in METRIC.findall(line))
-            elif "test result:" in line:
-                test = dict((k, float(v)) for k, v in METRIC.findall(line))
-            elif m := PARAMS.search(line):
-                params = int(m[1])
-            elif m := SETTING.match(line):
-                settings[m[1]] = m[2]
-            if m := PEAK.search(line):
-                peak = float(m[1])
-    if not train and not valid:  # no epoch on one line: a tuner's wrapped log, or none at all
-        with open(path, errors="replace") as f:
-            text = f.read()
-        train = {int(e): float(t) for e, t in WRAPPED_TRAIN.findall(text)}
-        valid = {int(e): float(v) for e, v in WRAPPED_VALID.findall(text)}
+        elif "best valid :" in line:
+            best_valid = dict((k, float(v)) for k, v in METRIC.findall(line))
+        elif "test result:" in line:
+            test = dict((k, float(v)) for k, v in METRIC.findall(line))
+        elif m := PARAMS.search(line):
+            params = int(m[1])
+        elif m := SETTING.match(line):
+            settings[m[1]] = m[2]
+        if m := PEAK.search(line):
+            peak = float(m[1])
     epochs = len(train)
     if finished is not None:
         status = "early-stopped"

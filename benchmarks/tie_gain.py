@@ -10,16 +10,13 @@ model can learn, as in our ml-1m copy), with that baseline's lowest and highest 
 read against the seed-and-order noise.
 """
 import argparse
-import importlib.util
 import os
 import re
 import statistics
 import sys
 
-_spec = importlib.util.spec_from_file_location(
-    "collect_results", os.path.join(os.path.dirname(os.path.abspath(__file__)), "collect_results.py"))
-collect = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(collect)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import collect_results as collect  # noqa: E402
 
 RANDOM = ("file", "shuffled")
 RUN = re.compile(r"^(?P<model>.+?)_(?P<seed>\d{4})_dataset-.+-(?P<order>[a-z]+)$")

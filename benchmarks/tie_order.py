@@ -11,8 +11,8 @@ the order written:
 - global: ties by one random order of the items shared by all users (seeded), a pattern a model can learn too, and
   the one RecBole's ml-1m file shows: its rows follow a near-global item order (benchmarks/tie_source.py);
 - blurred: the global order with per-rating noise (sd 0.15 on the rank scaled to [0, 1)), so that two users agree on
-  about 80% of tied pairs, as in RecBole's ml-1m (13 users sampled).
-Training one model on the three (run_recbole_mamba.py --dataset=<name>-<order> --data_path=OUT) measures how much
+  about 80% of tied pairs, as in RecBole's ml-1m (79.7% over 16 users sampled).
+Training one model on each (run_recbole_mamba.py --dataset=<name>-<order> --data_path=OUT) measures how much
 the tie order alone moves the metrics, on real MovieLens timestamps (default: the ml-100k that ships with RecBole).
 Prints for each order the share of consecutive pairs whose next item ID is larger, and how many test targets differ
 from the file order's.

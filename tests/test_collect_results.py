@@ -119,7 +119,7 @@ def test_a_tuner_trial_still_training_reads_from_its_wrapped_log(tmp_path):
     run = collect.parse(str(path))
     assert run["curve"] == {0: 0.0851, 1: 0.0969} and run["epochs"] == 2
     assert run["status"] == "running or interrupted" and run["test"] == {}
-    # a one-line log keeps its own reading: the wrapped pattern is only the fallback
+    # and the same patterns read the one-line epochs of an ordinary log
     assert curve_run(tmp_path, "base", [0.10, 0.19])["curve"] == {0: 0.10, 1: 0.19}
 
 
