@@ -1,5 +1,5 @@
-"""Hyperparameter tuning (hyperopt or Ray Tune) for recbole_mamba's and RecBole's models: see
-recbole_mamba/tuning.py."""
+"""Hyperparameter tuning in a source checkout: the same as the installed `recbole-mamba-tune` command
+(recbole_mamba/tuning.py)."""
 import sys
 
 from recbole_mamba.tuning import main

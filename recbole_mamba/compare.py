@@ -38,7 +38,8 @@ def compare(models, datasets, config_file_list=None, cmd_args=(), out_dir="compa
                 row.update({k: result[k] for k in COST_COLUMNS})
             rows.append(row)
             print(f"[compare] {dataset} {model}: {row['status']} {row.get('error', '')}", flush=True)
-    write_outputs(rows, out_dir)
+    written = write_outputs(rows, out_dir)
+    print("[compare] wrote " + ", ".join(written), flush=True)
     return rows
 
 
@@ -62,7 +63,10 @@ def write_outputs(rows, out_dir):
         f.write("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
         for r in rows:
             f.write("| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |\n")
-    _plot(rows, metric_cols, os.path.join(out_dir, "comparison.png"))
+    written = [os.path.join(out_dir, f"comparison.{ext}") for ext in ("md", "csv")]
+    if _plot(rows, metric_cols, os.path.join(out_dir, "comparison.png")):
+        written.append(os.path.join(out_dir, "comparison.png"))
+    return written
 
 
 def _plot(rows, metric_cols, path):
@@ -73,12 +77,12 @@ def _plot(rows, metric_cols, path):
         import matplotlib.pyplot as plt
     except ImportError:
         print("[compare] matplotlib is not installed: no comparison.png (pip install matplotlib)")
-        return
+        return False
     test_cols = ([c for c in metric_cols if c.startswith("test ndcg")]
                  or [c for c in metric_cols if c.startswith("test ")])
     ok = [r for r in rows if r["status"] == "ok" and r.get("train_s_per_epoch") and test_cols]
     if not ok:
-        return
+        return False
     metric = test_cols[0]
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in ok:
@@ -93,3 +97,4 @@ def _plot(rows, metric_cols, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return True

@@ -117,8 +117,16 @@ def patch_hyperopt_exhaustive_rng():
 
 
 @functools.lru_cache(maxsize=None)
+def quiet_harmless_warnings():
+    """RecBole's data loader turns read-only numpy arrays into tensors that nothing writes to (torch warns once)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+
+
 def apply():
     """Apply every fix once (safe to call many times)."""
+    quiet_harmless_warnings()
     patch_numpy_aliases()
     patch_recbole_checkpoint_load()
     disable_sine_anomaly_detection()

@@ -6,7 +6,10 @@ Precedence, lowest to highest:
   <  properties/model/<Model>/<dataset>.yaml (one model's values for one dataset, e.g. tuned ones)
   <  config files  <  config_dict  <  command line (--key=value)
 """
+import difflib
+import functools
 import os
+import re
 import sys
 from logging import getLogger
 
@@ -19,9 +22,10 @@ compat.apply()
 from recbole.config import Config as RecBoleConfig  # noqa: E402
 from recbole.utils import ModelType  # noqa: E402
 
+from recbole_mamba.errors import ConfigError  # noqa: E402
 from recbole_mamba.utils import get_model  # noqa: E402
 
-PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
+PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "properties")
 _BPR_DEFAULT_NEG = {"distribution": "uniform", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0}
 
 
@@ -120,3 +124,94 @@ class Config(RecBoleConfig):
                 and "train_neg_sample_args" not in self.external_config_dict):
             self.final_config_dict["train_neg_sample_args"] = dict(_BPR_DEFAULT_NEG)
             self._set_train_neg_sample_args()
+
+
+# Keys RecBole reads although none of its yaml files defines them (run-time, multi-process and dataset keys).
+_UNDECLARED_KEYS = (
+    "model", "dataset", "config_files", "device", "nproc", "world_size", "offset", "ip", "port", "local_rank",
+    "single_spec", "benchmark_filename", "field_separator", "seq_separator", "additional_feat_suffix", "load_col",
+    "unload_col", "rm_dup_inter", "normalize_all", "normalize_field", "discretization", "threshold",
+    "test_neg_sample_args", "valid_neg_sample_args", "train_neg_sample_args", "USER_ID_FIELD", "ITEM_ID_FIELD",
+    "TIME_FIELD", "LABEL_FIELD", "RATING_FIELD", "encoding", "numerical_features", "check_unknown_keys",
+)
+_warned = set()
+
+
+@functools.lru_cache(maxsize=None)
+def _yaml_keys():
+    """Every top-level key of every yaml file RecBole ships and we ship."""
+    import glob
+
+    import recbole
+
+    roots = [os.path.join(os.path.dirname(recbole.__file__), "properties"), PROPERTIES_DIR]
+    keys = set(_UNDECLARED_KEYS)
+    for root in roots:
+        for path in glob.glob(os.path.join(root, "**", "*.yaml"), recursive=True):
+            with open(path, encoding="utf-8") as f:
+                keys.update(re.findall(r"^([A-Za-z_][\w-]*)\s*:", f.read(), flags=re.M))
+    return frozenset(keys)
+
+
+def documented_keys(model):
+    """{key: (default, comment)} from our yaml files for `model` (its own file, then the sequential base);
+    empty for a model we ship no yaml for."""
+    files = [property_file("model", f"{model}.yaml")]
+    if not os.path.isfile(files[0]):
+        get_model(model)  # an unknown model: one clear error
+        return {}
+    keys = {}
+    for path in files + [property_file("quick_start_config", "sequential.yaml")]:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                match = re.match(r"^([A-Za-z_]\w*):\s*([^#]*?)\s*(?:#\s*(.*))?$", line.rstrip())
+                if match and match.group(1) not in keys:
+                    keys[match.group(1)] = (match.group(2) or "(below)", match.group(3) or "")
+    return keys
+
+
+def _expect(condition, message):
+    if not condition:
+        raise ConfigError(message)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_config(config):
+    """One-line ConfigErrors for what would fail later (or silently do nothing), before any data is read:
+    a value whose type differs from its default's, values out of range, a scan backend that cannot run here.
+    Keys no yaml file defines get a one-line warning on stderr (a misspelt key is otherwise ignored);
+    `check_unknown_keys: False` silences it."""
+    user = config.external_config_dict
+    defaults = config.internal_config_dict
+    for key, value in user.items():
+        default = defaults.get(key)
+        if default is None or value is None:
+            continue
+        if isinstance(default, bool):
+            _expect(isinstance(value, bool), f"{key} must be True or False, got {value!r}")
+        elif _is_number(default):
+            _expect(_is_number(value), f"{key} must be a number, got {value!r}")
+            if isinstance(default, int) and key not in ("learning_rate", "weight_decay"):
+                _expect(float(value).is_integer(), f"{key} must be an integer, got {value!r}")
+    for key in ("epochs", "train_batch_size", "eval_batch_size", "eval_step", "stopping_step"):
+        value = config[key]
+        _expect(value is None or (_is_number(value) and value >= 1), f"{key} must be at least 1, got {value!r}")
+    _expect(_is_number(config["learning_rate"]) and config["learning_rate"] > 0,
+            f"learning_rate must be > 0, got {config['learning_rate']!r}")
+    _expect(config["weight_decay"] is None or (_is_number(config["weight_decay"]) and config["weight_decay"] >= 0),
+            f"weight_decay must be >= 0, got {config['weight_decay']!r}")
+    if config["check_unknown_keys"] is False:
+        return
+    known = _yaml_keys()
+    for key in user:
+        if key in known or key in defaults or (key, "unknown") in _warned:
+            continue
+        _warned.add((key, "unknown"))
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(f"recbole-mamba: warning: unknown config key {key!r}{hint}: no yaml of RecBole, recbole_mamba or "
+              f"{config['model']} defines it, so it may have no effect; check_unknown_keys=False silences this",
+              file=sys.stderr)

@@ -7,7 +7,7 @@ from logging import getLogger
 
 import torch
 
-from recbole_mamba.config import Config, checkpoint_settings, property_file
+from recbole_mamba.config import Config, check_config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
 from recbole_mamba.utils import get_model, get_trainer
@@ -27,15 +27,20 @@ def _known_download(dataset):
 
 
 ATOMIC_TYPES = ("token", "token_seq", "float", "float_seq")
+_VALIDATED = set()  # (path, mtime, size) of files validate_atomic_file has passed
 
 
 def validate_atomic_file(path, sep="\t", id_fields=("user_id", "item_id")):
     """Raise DatasetFormatError naming the file and line for what RecBole would misread or crash on.
 
-    Every column needs a value somewhere; the id fields (USER_ID_FIELD, ITEM_ID_FIELD) need one on every line.
+    Every line has the header's number of columns; every column needs a value somewhere; the id fields
+    (USER_ID_FIELD, ITEM_ID_FIELD) need one on every line. A file that passed is not read again.
     """
     import pandas as pd
 
+    stamp = (os.path.abspath(path), os.path.getmtime(path), os.path.getsize(path))
+    if stamp in _VALIDATED:
+        return
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\r\n")
     if not header:
@@ -46,11 +51,13 @@ def validate_atomic_file(path, sep="\t", id_fields=("user_id", "item_id")):
         if not name or ftype not in ATOMIC_TYPES:
             raise DatasetFormatError(f"{path}: header column {col!r} must be name:type with type one of "
                                      f"{', '.join(ATOMIC_TYPES)} (e.g. user_id:token)")
-    try:
-        table = pd.read_csv(path, sep=sep, header=0, names=columns, dtype=str, quoting=3, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise DatasetFormatError(f"{path}: wrong number of columns ({str(exc).strip()}; the header has "
-                                 f"{len(columns)})") from None
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            fields = line.count(sep) + 1
+            if fields != len(columns) and line.strip():
+                raise DatasetFormatError(f"{path}: line {number} has {fields} column(s), the header has "
+                                         f"{len(columns)}")
+    table = pd.read_csv(path, sep=sep, header=0, names=columns, dtype=str, quoting=3, keep_default_na=False)
     if table.empty:
         raise DatasetFormatError(f"{path} has a header but no rows")
     for col in columns:
@@ -65,6 +72,7 @@ def validate_atomic_file(path, sep="\t", id_fields=("user_id", "item_id")):
             if bad.any():
                 line = int(bad.idxmax()) + 2
                 raise DatasetFormatError(f"{path}: line {line}: {col} must be numeric, got {values[bad.idxmax()]!r}")
+    _VALIDATED.add(stamp)
 
 
 def check_sequences(config, dataset):
@@ -116,6 +124,7 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     """Config plus our early checks (model config values) before any data is read."""
     config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
                     config_dict=config_dict, cmd_args=cmd_args)
+    check_config(config)
     if config["amp_dtype"] not in (None, "bfloat16", "float16"):
         raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
     if config["train_loop"] not in (None, *TRAIN_LOOPS):
@@ -124,6 +133,11 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     if validate is not None:
         validate(config)
     return config
+
+
+def readable(result):
+    """RecBole's result dict as `hit@10 0.0668  ndcg@10 0.0310` (plain floats, 4 decimals)."""
+    return "  ".join(f"{k} {float(v):.4f}" for k, v in (result or {}).items())
 
 
 class TrainingRecorder:
@@ -163,6 +177,12 @@ class TrainingRecorder:
         self.valid = [tuple(v) for v in state["valid"]]
         self._epoch = self.valid[-1][0] if self.valid else -1
 
+    def seconds_to(self, epoch):
+        """Training seconds of epochs 0..epoch (the time to reach that epoch's model), None if unknown."""
+        if epoch is None or len(self.seconds) <= epoch:
+            return None
+        return sum(self.seconds[: epoch + 1])
+
     def best_epoch(self, bigger=True):
         if not self.valid:
             return None
@@ -197,6 +217,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     logger = getLogger()
     if not verbose:
         logger.setLevel(logging.WARNING)
+    check_dataset(config)  # a missing or malformed file fails before the config dump and any work
     logger.info(sys.argv)
     logger.info(config)
 
@@ -221,10 +242,11 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=config["show_progress"])
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
 
-    logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
-    logger.info(set_color("test result", "yellow") + f": {test_result}")
+    logger.info(set_color("best valid ", "yellow") + f": {readable(best_valid_result)}")
+    logger.info(set_color("test result", "yellow") + f": {readable(test_result)}")
     s_per_epoch = sum(timer.seconds) / len(timer.seconds) if timer.seconds else None
-    logger.info(set_color("train s/epoch", "blue") + f": {s_per_epoch}"
+    best_epoch = timer.best_epoch(config["valid_metric_bigger"])
+    logger.info(set_color("train s/epoch", "blue") + (f": {s_per_epoch:.2f}" if s_per_epoch else ": –")
                 + (f", peak GPU memory {peak:.2f} GiB" if peak is not None else ""))
     return {
         "model": config["model"],
@@ -235,9 +257,10 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         "test_result": dict(test_result or {}),
         "params": params,
         "epochs": len(timer.seconds),
-        "best_epoch": timer.best_epoch(config["valid_metric_bigger"]),
+        "best_epoch": best_epoch,
         "valid_curve": list(timer.valid),
         "train_s_per_epoch": s_per_epoch,
+        "train_s_to_best": timer.seconds_to(best_epoch),
         "peak_gpu_mem_gib": peak,
         "saved_model_file": trainer.saved_model_file if saved else None,
     }

@@ -60,6 +60,8 @@ def amp_dtype(config):
 
 def safe_load(path, map_location=None):
     """torch.load with weights_only=True, with a message that says what to do when a file is refused."""
+    if not os.path.isfile(path):
+        raise RecBoleMambaError(f"checkpoint {path} does not exist")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # UnpicklingError, or a refused global

@@ -14,12 +14,15 @@ parameters), with hyperopt <model>-curves.csv (the valid metric after every epoc
 best_config.yaml.
 """
 import argparse
+import contextlib
 import csv
+import io
 import math
 import os
 import shutil
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -75,16 +78,45 @@ def tune_hyperopt(model, dataset, params, fixed, config_file_list, algo, max_eva
         space[name] = hp.choice(name, value) if kind == "choice" else getattr(hp, kind)(name, *value)
     rows = []
 
+    valid_metric = fixed.get("valid_metric", "NDCG@10")
+    console = sys.stdout  # RecBole's own prints are silenced below, ours are not
+
     def objective(config_dict, files):
+        started = time.perf_counter()
         result = trial(model, dataset, fixed, files, config_dict, os.path.join(output_dir, "checkpoints"), verbose)
         rows.append({**result, "tuned": dict(config_dict), "trial": len(rows) + 1})
-        write_results(rows, output_dir, model, fixed.get("valid_metric", "NDCG@10"))  # a stopped search keeps these
+        write_results(rows, output_dir, model, valid_metric)  # a stopped search keeps these
+        print(trial_line(rows[-1], tuner.max_evals, valid_metric, time.perf_counter() - started), file=console,
+              flush=True)
         return result
 
-    tuner = HyperTuning(objective, space=space, fixed_config_file_list=config_file_list, algo=algo,
+    class QuietTuning(HyperTuning):
+        """RecBole's search without its prints inside hyperopt's progress bar: one line per trial instead."""
+
+        def _print_result(self, result_dict):
+            pass
+
+        def run(self):
+            from hyperopt import fmin
+
+            with contextlib.redirect_stdout(io.StringIO()):  # RecBole's "running parameters:" line
+                fmin(self.trial, self.space, algo=self.algo, max_evals=self.max_evals,
+                     early_stop_fn=self.early_stop_fn, show_progressbar=False)
+
+    tuner = QuietTuning(objective, space=space, fixed_config_file_list=config_file_list, algo=algo,
                         max_evals=max_evals)
+    tuner.max_evals = min(tuner.max_evals, max_evals)  # RecBole's exhaustive search would run the whole grid
     tuner.run()
     return rows
+
+
+def trial_line(row, total, valid_metric, seconds):
+    """`[trial 2/10] learning_rate=0.001 n_layers=2: valid ndcg@10 0.1004, test ndcg@10 0.0942 (12 epochs, 31 s)`."""
+    key = valid_metric.lower()
+    tuned = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["tuned"].items())
+    test = row["test_result"].get(key)
+    return (f"[trial {row['trial']}/{total}] {tuned}: valid {key} {row['best_valid_score']:.4f}"
+            + (f", test {key} {test:.4f}" if test is not None else "") + f" ({row.get('epochs')} epochs, {seconds:.0f} s)")
 
 
 def _ray_worker_setup():
@@ -133,6 +165,26 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
                          test_result={k[5:]: v for k, v in res.items() if k.startswith("test_")},
                          status=t.status, trial=i + 1))
     return rows
+
+
+def grid_size(params):
+    """Number of combinations of the `choice` parameters (what a grid search runs)."""
+    return math.prod(len(value) for _, kind, value in params if kind == "choice")
+
+
+def prepare_fixed(model, dataset, config_file_list, fixed):
+    """`fixed` with relative paths made absolute (Ray runs every trial in a folder of its own), after the config
+    and the dataset files were checked once: a bad value or a missing dataset fails before the first trial."""
+    from recbole_mamba.quick_start import check_dataset, make_config
+
+    fixed = dict(fixed)
+    for key in ("data_path", "checkpoint_dir"):
+        if isinstance(fixed.get(key), str):
+            fixed[key] = os.path.abspath(fixed[key])
+    config = make_config(model, dataset, config_file_list, config_dict=fixed, cmd_args=[])
+    check_dataset(config)
+    fixed["data_path"] = os.path.dirname(os.path.abspath(config["data_path"]))  # RecBole's is <data_path>/<dataset>
+    return fixed
 
 
 RUN_COLUMNS = (("epochs", "epochs"), ("best epoch", "best_epoch"), ("train s/epoch", "train_s_per_epoch"),
@@ -199,9 +251,15 @@ def main(argv=None):
         key, _, value = arg[2:].partition("=")
         fixed[key] = yaml.safe_load(value)
     params_file = args.params_file or property_file("hyper", f"{args.model}.hyper")
-    files = args.config_files.split() if args.config_files else None
+    files = [os.path.abspath(f) for f in args.config_files.split()] if args.config_files else None
     try:
         params = read_params_file(params_file)
+        fixed = prepare_fixed(args.model, args.dataset, files, fixed)  # errors before any trial starts
+        if args.tool == "ray" and algo == "grid":
+            size = grid_size(params)
+            if size > args.max_evals:
+                raise ValueError(f"the grid of {params_file} has {size} combinations but --max_evals={args.max_evals}: "
+                                 f"raise --max_evals to {size}, or use --algo=random to sample {args.max_evals}")
         if args.tool == "hyperopt":
             rows = tune_hyperopt(args.model, args.dataset, params, fixed, files, algo, args.max_evals, args.output_dir,
                                  args.verbose)
@@ -209,7 +267,7 @@ def main(argv=None):
             rows = tune_ray(args.model, args.dataset, params, fixed, files, algo, args.max_evals, args.cpus_per_trial,
                             args.gpus_per_trial, args.ray_address, args.ray_local_mode, args.output_dir)
     except (RecBoleMambaError, ValueError, FileNotFoundError) as exc:
-        print(f"run_hyper: error: {exc}", file=sys.stderr)
+        print(f"recbole-mamba-tune: error: {exc}", file=sys.stderr)
         return 2
     best = write_results(rows, args.output_dir, args.model, fixed.get("valid_metric", "NDCG@10"))
     print(f"best params: {best}\nresults: {os.path.join(args.output_dir, args.model + '-tuning.md')}")

@@ -24,22 +24,6 @@ TINY = {
 }
 
 
-def stopped_run(tmp_path, folder, name, ndcg, epochs=1, early_stop=True):
-    """A run's log: `epochs` epochs and, when ndcg is given, a test result with that NDCG@10 (hit@10 = 2 ndcg), after
-    an early stop unless early_stop is False (the run ran out of epochs)."""
-    path = tmp_path / folder / f"{name}.log"
-    path.parent.mkdir(exist_ok=True)
-    text = f"seed = {name.split('_')[1]}\n" + "".join(
-        f"24 Nov 00:00    INFO  epoch {e} training [time: 1.00s, train loss: 1.0]\n" for e in range(epochs))
-    if ndcg is not None:
-        if early_stop:
-            text += "24 Nov 00:01    INFO  Finished training, best eval result in epoch 0\n"
-        text += (f"24 Nov 00:01    INFO  test result: OrderedDict({{'hit@10': np.float64({2 * ndcg}), "
-                 f"'ndcg@10': np.float64({ndcg})}})\n")
-    path.write_text(text)
-    return str(path)
-
-
 @pytest.fixture
 def tiny_config():
     return dict(TINY)

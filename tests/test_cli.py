@@ -16,7 +16,7 @@ def cli(*args):
 def test_unknown_model():
     r = cli("--model=Nope", "--dataset=tiny", f"--data_path={DATA_DIR}")
     assert r.returncode == 2
-    assert "run_recbole_mamba: error: unknown model 'Nope'" in r.stderr and "LatentMamba" in r.stderr
+    assert "recbole-mamba: error: unknown model 'Nope'" in r.stderr and "LatentMamba" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -66,3 +66,80 @@ def test_model_list_comparison_reports_failures_and_continues(tmp_path):
         assert float(rows[model]["train_s_per_epoch"]) > 0 and rows[model]["best_epoch"] == "0"
     assert "| Mamba4Rec |" in (out / "comparison.md").read_text().replace("| tiny ", "")
     assert (out / "comparison.png").stat().st_size > 1000
+    assert f"[compare] wrote {out}/comparison.md, {out}/comparison.csv, {out}/comparison.png" in r.stdout
+
+
+def _one_line_error(r, *needles):
+    """Exit 2, one line on stderr naming the problem, and no config dump or training before it."""
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("recbole-mamba: error: "), r.stderr[-2000:]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert "Traceback" not in r.stderr and "General Hyper Parameters" not in r.stdout + r.stderr
+
+
+TINY_ARGS = ("--dataset=tiny", f"--data_path={DATA_DIR}", "--use_gpu=False", "--show_progress=False")
+
+
+def test_a_scan_backend_that_cannot_run_here_fails_before_the_data():
+    _one_line_error(cli("--model=LatentMamba", "--scan_backend=cuda", *TINY_ARGS), "scan_backend='cuda'",
+                    "scan_backend=auto")
+
+
+def test_a_number_key_given_text():
+    _one_line_error(cli("--model=LatentMamba", "--learning_rate=abc", *TINY_ARGS), "learning_rate must be a number")
+
+
+def test_epochs_below_one():
+    for value in ("-1", "0"):
+        _one_line_error(cli("--model=LatentMamba", f"--epochs={value}", *TINY_ARGS), "epochs must be at least 1")
+
+
+def test_a_misspelt_key_is_named_with_the_likely_one(tmp_path):
+    r = cli("--model=Mamba4Rec", "--epoch=1", "--epochs=1", "--hidden_size=16", "--d_state=4",
+            "--MAX_ITEM_LIST_LENGTH=20", f"--checkpoint_dir={tmp_path}", *TINY_ARGS)
+    assert r.returncode == 0, r.stderr[-2000:]
+    warning = [line for line in r.stderr.splitlines() if "unknown config key 'epoch'" in line]
+    assert len(warning) == 1 and "did you mean 'epochs'?" in warning[0]
+    quiet = cli("--model=Mamba4Rec", "--epoch=1", "--check_unknown_keys=False", "--epochs=1", "--hidden_size=16",
+                "--d_state=4", "--MAX_ITEM_LIST_LENGTH=20", f"--checkpoint_dir={tmp_path}", *TINY_ARGS)
+    assert quiet.returncode == 0 and "unknown config key" not in quiet.stderr
+
+
+def test_dataset_errors_come_before_the_config_dump(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    rows = "user_id:token\titem_id:token\ttimestamp:float\n1\t2\t3\n1\t3\n"
+    (folder / "bad.inter").write_text(rows)
+    _one_line_error(cli("--model=LatentMamba", "--dataset=bad", f"--data_path={tmp_path}", "--use_gpu=False"),
+                    "line 3 has 2 column(s), the header has 3")
+    (folder / "bad.inter").write_text("")
+    _one_line_error(cli("--model=LatentMamba", "--dataset=bad", f"--data_path={tmp_path}", "--use_gpu=False"),
+                    "is empty")
+    (folder / "bad.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n1\t2\tnoon\n")
+    _one_line_error(cli("--model=LatentMamba", "--dataset=bad", f"--data_path={tmp_path}", "--use_gpu=False"),
+                    "line 2: timestamp:float must be numeric")
+    _one_line_error(cli("--model=LatentMamba", "--dataset=nothing", f"--data_path={tmp_path}", "--use_gpu=False"),
+                    "not found")
+
+
+def test_help_lists_a_models_keys_with_their_comments():
+    r = cli("--model=LatentMamba", "--help")
+    assert r.returncode == 0 and "../shared" not in r.stdout
+    assert "n_heads" in r.stdout and "Number v of latent heads" in r.stdout and "valid_metric" in r.stdout
+    bad = cli("--model=Nope", "--help")
+    assert bad.returncode == 2 and "unknown model 'Nope'" in bad.stderr
+
+
+def test_the_final_result_is_a_readable_table(tmp_path):
+    r = cli("--model=Mamba4Rec", "--epochs=1", "--hidden_size=16", "--d_state=4", "--MAX_ITEM_LIST_LENGTH=20",
+            f"--checkpoint_dir={tmp_path}", *TINY_ARGS)
+    assert r.returncode == 0, r.stderr[-2000:]
+    table = r.stdout[r.stdout.index("Mamba4Rec on tiny"):]
+    assert "OrderedDict" not in table and "np.float64" not in table
+    header, *rows = table.splitlines()[1:5]
+    assert header.split() == ["metric", "valid", "test"]
+    assert [row.split()[0] for row in rows[:3]] == ["hit@10", "ndcg@10", "mrr@10"]
+    assert all(len(row.split()[1]) == 6 for row in rows[:3])  # 0.xxxx
+    assert "parameters" in table and "s/epoch" in table and f"checkpoint: {tmp_path}" in table

@@ -35,11 +35,16 @@ def check_outputs(tmp_path, model="Mamba4Rec", exhaustive=True):
 
 
 @pytest.mark.parametrize("algo", ["exhaustive", "random"])
-def test_hyperopt_two_trials(tmp_path, params_file, algo):
+def test_hyperopt_two_trials(tmp_path, params_file, algo, capfd):
     rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", "--tool=hyperopt",
                f"--algo={algo}", "--max_evals=2"] + tiny_args(tmp_path))
     assert rc == 0
     check_outputs(tmp_path, exhaustive=algo == "exhaustive")
+    out = capfd.readouterr()
+    lines = [line for line in (out.out + out.err).splitlines() if line.strip()]
+    trials = [line for line in lines if line.startswith("[trial ")]  # one progress line per trial, nothing else
+    assert [t.split("]")[0] for t in trials] == ["[trial 1/2", "[trial 2/2"] and "valid ndcg@10 0." in trials[0]
+    assert not any("running parameters" in line or "trial/s" in line for line in lines)
 
 
 def test_ray_two_trials_local_mode(tmp_path, params_file):
@@ -54,28 +59,45 @@ def test_ray_two_trials_local_mode(tmp_path, params_file):
     check_outputs(tmp_path)
 
 
-def test_shipped_search_spaces_parse():
-    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties", "hyper")
-    for name in ("LatentMamba", "HMamba", "Mamba4Rec"):
-        params = read_params_file(os.path.join(root, f"{name}.hyper"))
-        assert any(p[0] == "learning_rate" for p in params)
+def test_shipped_search_spaces_parse_and_name_real_config_keys():
+    from recbole_mamba.config import PROPERTIES_DIR, _yaml_keys
 
-
-def test_screen_spaces_name_real_config_keys():
-    """benchmarks/tuning/*.hyper run on the GPU, where a misspelt key would silently screen the control again."""
-    import recbole
-
-    known = set()
-    for path in (os.path.join(REPO_DIR, "properties", "model", "LatentMamba.yaml"),
-                 os.path.join(os.path.dirname(recbole.__file__), "properties", "overall.yaml")):
-        with open(path) as f:
-            known |= set(yaml.safe_load(f))
-    spaces = sorted(glob.glob(os.path.join(REPO_DIR, "benchmarks", "tuning", "*.hyper")))
-    assert spaces
+    spaces = sorted(glob.glob(os.path.join(PROPERTIES_DIR, "hyper", "*.hyper")))
+    assert len(spaces) == 3
     for space in spaces:
         params = read_params_file(space)
-        assert params, space
-        assert {p[0] for p in params} <= known, space
+        assert any(p[0] == "learning_rate" for p in params)
+        assert {p[0] for p in params} <= _yaml_keys(), space  # a misspelt key would tune nothing
+
+
+def test_ray_grid_larger_than_max_evals_is_refused_before_any_trial(tmp_path, capsys):
+    space = tmp_path / "grid.hyper"
+    space.write_text("learning_rate choice [0.001,0.01]\ndropout_prob choice [0.1,0.2,0.3]\n")
+    rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={space}", "--tool=ray", "--algo=grid",
+               "--max_evals=2"] + tiny_args(tmp_path))
+    err = capsys.readouterr().err
+    assert rc == 2 and "6 combinations but --max_evals=2" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_values_and_missing_data_fail_before_any_trial(tmp_path, params_file, capsys):
+    rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}"] + tiny_args(tmp_path)
+              + ["--epochs=0"])
+    assert rc == 2 and "epochs must be at least 1" in capsys.readouterr().err
+    rc = main(["--model=Mamba4Rec", "--dataset=nothing", f"--params_file={params_file}", f"--data_path={tmp_path}",
+               f"--output_dir={tmp_path / 'out'}"])
+    assert rc == 2 and "not found" in capsys.readouterr().err
+
+
+def test_relative_data_path_is_made_absolute_for_trials(tmp_path, monkeypatch):
+    import shutil
+
+    from recbole_mamba.tuning import prepare_fixed
+
+    shutil.copytree(os.path.join(REPO_DIR, "tests", "data", "tiny"), tmp_path / "mydata" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    fixed = prepare_fixed("Mamba4Rec", "tiny", None, {"data_path": "mydata", "checkpoint_dir": "ck"})
+    assert fixed["data_path"] == str(tmp_path / "mydata") and fixed["checkpoint_dir"] == str(tmp_path / "ck")
 
 
 def test_hyperopt_trials_report_best_model_curves_and_leave_no_checkpoints(tmp_path, params_file, monkeypatch):

@@ -5,7 +5,7 @@ from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.model.loss import BPRLoss
 
 from recbole_mamba.errors import ConfigError
-from recbole_mamba.ops.selective_scan import BACKENDS
+from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resolve_backend
 
 
 def check(condition, message):
@@ -36,6 +36,11 @@ class MambaSequentialRecommender(SequentialRecommender):
                 check(0 <= float(config[key]) < 1, f"{key} must be in [0, 1), got {config[key]!r}")
         check(config["scan_backend"] in BACKENDS,
               f"unknown scan_backend {config['scan_backend']!r}; choose one of {', '.join(BACKENDS)}")
+        device = config["device"]
+        try:  # a backend asked for by name must be able to run on the configured device
+            resolve_backend(config["scan_backend"], getattr(device, "type", str(device or "cpu")))
+        except BackendUnavailable as exc:
+            raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
 
     def __init__(self, config, dataset):
