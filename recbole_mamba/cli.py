@@ -63,6 +63,7 @@ def main(argv=None):
     parser.add_argument("--config_files", default=None, help="space-separated yaml files")
     parser.add_argument("--model_list", default=None, help="comma-separated models to compare (see compare.py)")
     parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its table and plot")
+    parser.add_argument("--result_json", default=None, help="also write the run's result (metrics, costs) there")
     args, rest = parser.parse_known_args(argv)
     from recbole_mamba.errors import RecBoleMambaError
 
@@ -97,7 +98,20 @@ def main(argv=None):
         print(f"recbole-mamba: error: {exc}", file=sys.stderr)
         return 2
     print(summary_table(result), flush=True)
+    if args.result_json:
+        write_json(result, args.result_json)
     return 0
+
+
+def write_json(result, path):
+    """The result dict as JSON (numpy numbers as plain ones), written whole or not at all."""
+    import json
+    import os
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

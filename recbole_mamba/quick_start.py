@@ -5,15 +5,18 @@ import sys
 import time
 from logging import getLogger
 
+import numpy as np
 import torch
 
 from recbole_mamba.config import Config, check_config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
+from recbole_mamba.model.abstract_recommender import (CAUSAL_RECBOLE_MODELS, EveryPositionMixin,
+                                                      every_position_model, validate_positions)
 from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
 from recbole_mamba.utils import get_model, get_trainer
 
 from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
-from recbole.utils import init_logger, init_seed, set_color  # noqa: E402
+from recbole.utils import ModelType, init_logger, init_seed, set_color  # noqa: E402
 
 
 def _known_download(dataset):
@@ -120,6 +123,41 @@ def load_dataset(config):
     return dataset
 
 
+def every_position_samples(train, config):
+    """The training split for `train_positions: all`: RecBole's prefix samples (rows grouped by user, in time order)
+    reduced to each user's last one, whose history holds the MAX_ITEM_LIST_LENGTH items before its target: with the
+    target, the most recent window of L + 1 items, the model reads L of them and predicts the next item at each.
+    `train_windows: every` also keeps every L-th earlier sample, windows that tile the user's whole training part.
+    Validation and test are not touched."""
+    uid = train.inter_feat[train.uid_field].numpy()
+    order = np.argsort(uid, kind="stable")  # rows of one user stay in their (time) order
+    sorted_uid = uid[order]
+    last = np.r_[sorted_uid[1:] != sorted_uid[:-1], True]
+    if (config["train_windows"] or "last") == "last":
+        keep = order[last]
+    else:
+        last_index = np.minimum.accumulate(np.where(last, np.arange(len(uid)), len(uid))[::-1])[::-1]  # user's last row
+        keep = order[(last_index - np.arange(len(uid))) % config["MAX_ITEM_LIST_LENGTH"] == 0]
+    return train.copy(train.inter_feat[torch.as_tensor(np.sort(keep))])
+
+
+def prepare_data(config, dataset):
+    """RecBole's data_preparation; with `train_positions: all` its training split is `every_position_samples`."""
+    if config["train_positions"] != "all":
+        return data_preparation(config, dataset)
+    build = dataset.build
+
+    def build_every_position():
+        train, valid, test = build()
+        return [every_position_samples(train, config), valid, test]
+
+    dataset.build = build_every_position
+    try:
+        return data_preparation(config, dataset)
+    finally:
+        del dataset.build
+
+
 def make_config(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None):
     """Config plus our early checks (model config values) before any data is read."""
     config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
@@ -132,7 +170,23 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     validate = getattr(config.model_class, "validate_config", None)
     if validate is not None:
         validate(config)
+    if config["MODEL_TYPE"] == ModelType.SEQUENTIAL:
+        validate_positions(config)
+        if config["train_positions"] == "all":
+            if not issubclass(config.model_class, EveryPositionMixin) and config["model"] not in CAUSAL_RECBOLE_MODELS:
+                raise ConfigError(f"train_positions=all needs a model that reads the sequence left to right and "
+                                  f"outputs every position; {config['model']} is not one of ours or "
+                                  f"{', '.join(CAUSAL_RECBOLE_MODELS)}")
+            config["train_batch_size"] = config["train_batch_size_all"]  # sequences, not prefix samples
     return config
+
+
+def build_model(config, dataset):
+    """The model of `config` on `dataset`; RecBole's causal models get the every-position objective."""
+    model_class = get_model(config["model"])
+    if config["train_positions"] == "all" and not issubclass(model_class, EveryPositionMixin):
+        model_class = every_position_model(model_class)
+    return model_class(config, dataset)
 
 
 def readable(result):
@@ -146,14 +200,18 @@ class TrainingRecorder:
     Its state travels in resumable checkpoints, so a resumed run reports every epoch of the whole run."""
 
     def __init__(self, trainer):
-        self.seconds, self.valid = [], []  # valid: (epoch index, score)
+        self.seconds, self.valid = [], []  # valid: (epoch index, score, wall seconds since training began)
         self._epoch = -1
+        self._began = None  # perf_counter at the first batch of this process's first epoch
+        self._wall_before = 0.0  # wall seconds of the run before a resume
         train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
 
         def timed(train_data, epoch_idx, *args, **kwargs):
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             start = time.perf_counter()
+            if self._began is None:
+                self._began = start
             out = train_epoch(train_data, epoch_idx, *args, **kwargs)
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
@@ -163,7 +221,8 @@ class TrainingRecorder:
 
         def validated(*args, **kwargs):
             score, result = valid_epoch(*args, **kwargs)
-            self.valid.append((self._epoch, float(score)))
+            wall = self._wall_before + time.perf_counter() - (self._began or time.perf_counter())
+            self.valid.append((self._epoch, float(score), wall))
             return score, result
 
         trainer._train_epoch, trainer._valid_epoch = timed, validated
@@ -174,8 +233,9 @@ class TrainingRecorder:
 
     def load_state(self, state):
         self.seconds = list(state["seconds"])
-        self.valid = [tuple(v) for v in state["valid"]]
+        self.valid = [tuple(v) if len(v) == 3 else (*v, None) for v in state["valid"]]
         self._epoch = self.valid[-1][0] if self.valid else -1
+        self._wall_before = (self.valid[-1][2] or 0.0) if self.valid else 0.0
 
     def seconds_to(self, epoch):
         """Training seconds of epochs 0..epoch (the time to reach that epoch's model), None if unknown."""
@@ -183,11 +243,16 @@ class TrainingRecorder:
             return None
         return sum(self.seconds[: epoch + 1])
 
+    def wall_to(self, epoch):
+        """Wall seconds from the first training batch to the end of `epoch`'s validation (training, evaluation and
+        everything between), None if unknown."""
+        return next((wall for e, _, wall in self.valid if e == epoch), None)
+
     def best_epoch(self, bigger=True):
         if not self.valid:
             return None
         pick = max if bigger else min  # the first epoch reaching the best score
-        return pick(self.valid, key=lambda ev: ev[1])[0]
+        return pick(self.valid, key=lambda v: v[1])[0]
 
 
 def resume_settings(state, model=None, dataset=None, config_dict=None):
@@ -223,10 +288,10 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
 
     dataset_obj = load_dataset(config)
     logger.info(dataset_obj)
-    train_data, valid_data, test_data = data_preparation(config, dataset_obj)
+    train_data, valid_data, test_data = prepare_data(config, dataset_obj)
 
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    model_obj = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    model_obj = build_model(config, train_data._dataset).to(config["device"])
     logger.info(model_obj)
     params = sum(p.numel() for p in model_obj.parameters() if p.requires_grad)
     logger.info(set_color("trainable parameters", "blue") + f": {params}")
@@ -258,7 +323,8 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         "params": params,
         "epochs": len(timer.seconds),
         "best_epoch": best_epoch,
-        "valid_curve": list(timer.valid),
+        "valid_curve": [(epoch, score) for epoch, score, _ in timer.valid],
+        "wall_s_to_best": timer.wall_to(best_epoch),
         "train_s_per_epoch": s_per_epoch,
         "train_s_to_best": timer.seconds_to(best_epoch),
         "peak_gpu_mem_gib": peak,

@@ -16,7 +16,8 @@ def good_rows(users=6, per_user=5):
     ("user_id\titem_id:token\ttimestamp:float\n1\t2\t3\n", "header column 'user_id' must be name:type"),
     ("user_id:token\titem_id:int\ttimestamp:float\n1\t2\t3\n", "header column 'item_id:int'"),
     (HEADER, "has a header but no rows"),
-    (HEADER + "1\t2\t3\n1\t3\t4\t5\n", "wrong number of columns"),
+    (HEADER + "1\t2\t3\n1\t3\t4\t5\n", "line 3 has 4 column\\(s\\), the header has 3"),
+    (HEADER + "1\t2\t3\n1\t3\n", "line 3 has 2 column\\(s\\), the header has 3"),
     (HEADER + "1\t2\t3\n1\t3\tlate\n", "line 3: timestamp:float must be numeric, got 'late'"),
     (HEADER + "1\t2\t3\n\t3\t4\n", "line 3 has no value for user_id:token"),
 ])

@@ -1,10 +1,15 @@
-"""What every recbole_mamba sequential model shares: config checks, loss, scoring, init."""
+"""What every recbole_mamba sequential model shares: config checks, loss, scoring, init; and the every-position
+objective (`train_positions: all`), which RecBole's causal sequential models (SASRec, GRU4Rec, ...) get too."""
+import functools
+
+import torch
 import torch.nn as nn
 
 from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.model.loss import BPRLoss
 
 from recbole_mamba.errors import ConfigError
+from recbole_mamba.model.loss import NEGATIVE_SOURCES, chunked_ce, full_ce, sampled_softmax, wide
 from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resolve_backend
 
 
@@ -13,11 +18,118 @@ def check(condition, message):
         raise ConfigError(message)
 
 
-class MambaSequentialRecommender(SequentialRecommender):
+TRAIN_POSITIONS = ("last", "all")
+# RecBole's models that read their history left to right (causal), so that each position's output depends only on
+# the items up to it: the per-position outputs of one sequence are those of its prefixes. BERT4Rec and the like
+# (bidirectional, or scoring from other features) are not.
+CAUSAL_RECBOLE_MODELS = ("SASRec", "GRU4Rec")  # their forward ends with the gather of the last position
+
+
+def validate_positions(config):
+    """ConfigErrors for the every-position keys (any sequential model)."""
+    check(config["train_positions"] in (None, *TRAIN_POSITIONS),
+          f"train_positions must be one of {', '.join(TRAIN_POSITIONS)}, got {config['train_positions']!r}")
+    check(config["train_windows"] in (None, "last", "every"),
+          f"train_windows must be last or every, got {config['train_windows']!r}")
+    for key in ("ce_chunk_size", "sampled_negatives"):
+        check(config[key] is None or (isinstance(config[key], int) and config[key] >= 0),
+              f"{key} must be an integer >= 0, got {config[key]!r}")
+    check(config["negative_source"] in (None, *NEGATIVE_SOURCES),
+          f"negative_source must be one of {', '.join(NEGATIVE_SOURCES)}, got {config['negative_source']!r}")
+
+
+def inner_pair_scores(seq_output, item_emb):
+    """[P H], [P H] -> [P] (inner product)."""
+    return (seq_output * item_emb).sum(-1)
+
+
+def inner_all_scores(seq_output, item_emb):
+    """[P H], [N H] -> [P N] (inner product)."""
+    return seq_output @ item_emb.transpose(0, 1)
+
+
+class EveryPositionMixin:
+    """`train_positions: all`: one training sample per user window (quick_start.every_position_samples), the next
+    item predicted at every position, padding positions carrying no loss. `calculate_loss` falls back to the model's
+    own for `last`. The model provides `item_embedding`, `pair_scores`/`all_scores` (inner product by default) and
+    `sequence_output(item_seq, item_seq_len) -> [B L H]`; for RecBole's models that is their `forward` with the
+    final gather of the last position turned off.
+
+    Loss keys: `ce_chunk_size` > 0 computes the full CE that many positions at a time (exact, less memory);
+    `sampled_negatives` > 0 uses sampled softmax with that many negatives from `negative_source`; BPR draws one
+    uniform negative per position.
+    """
+
+    def init_positions(self, config):
+        self.train_positions = config["train_positions"] or "last"
+        self.ce_chunk_size = config["ce_chunk_size"] or 0
+        self.sampled_negatives = config["sampled_negatives"] or 0
+        self.negative_source = config["negative_source"] or "uniform"
+
+    def pair_scores(self, seq_output, item_emb):
+        return inner_pair_scores(seq_output, item_emb)
+
+    def all_scores(self, seq_output, item_emb):
+        return inner_all_scores(seq_output, item_emb)
+
+    def sequence_output(self, item_seq, item_seq_len):
+        """[B L H]: RecBole's forward, whose last step gathers the last position, with that gather turned off."""
+        self.gather_indexes = lambda output, index: output  # an instance attribute hides the class's method
+        try:
+            return self.forward(item_seq, item_seq_len)
+        finally:
+            del self.gather_indexes
+
+    @staticmethod
+    def position_targets(item_seq, item_seq_len, pos_items):
+        """The next item at every position: item_seq shifted left, the sample's target at its last position,
+        0 (padding, no loss) beyond. [B L], [B], [B] -> [B L]."""
+        targets = torch.zeros_like(item_seq)
+        targets[:, :-1] = item_seq[:, 1:]
+        positions = torch.arange(item_seq.shape[1], device=item_seq.device)[None, :]
+        targets = targets.masked_fill(positions >= item_seq_len[:, None] - 1, 0)
+        return targets.scatter(1, (item_seq_len - 1)[:, None], pos_items[:, None])
+
+    def calculate_loss(self, interaction):
+        if self.train_positions != "all":
+            return super().calculate_loss(interaction)
+        item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
+        targets = self.position_targets(item_seq, item_seq_len, interaction[self.POS_ITEM_ID])  # [B L]
+        h = self.sequence_output(item_seq, item_seq_len)  # [B L H]
+        keep = targets > 0
+        h, targets = h[keep], targets[keep]  # [P H], [P]
+        items = self.item_embedding.weight
+        if self.loss_type == "BPR":
+            negatives = torch.randint(1, items.shape[0], targets.shape, device=targets.device)
+            pos = self.pair_scores(h, items[targets])
+            neg = self.pair_scores(h, items[negatives])
+            return -torch.log(1e-10 + torch.sigmoid(pos - neg)).mean()
+        if self.sampled_negatives:
+            return sampled_softmax(self.pair_scores, self.all_scores, h, items, targets, self.sampled_negatives,
+                                   self.negative_source)
+        if self.ce_chunk_size:
+            return chunked_ce(self.all_scores, h, items, targets, self.ce_chunk_size)
+        return full_ce(self.all_scores, h, items, targets)
+
+
+@functools.lru_cache(maxsize=None)
+def every_position_model(model_class):
+    """A RecBole sequential model class with EveryPositionMixin in front (same name, same weights)."""
+    def __init__(self, config, dataset):
+        model_class.__init__(self, config, dataset)
+        self.init_positions(config)
+
+    return type(model_class.__name__, (EveryPositionMixin, model_class),
+                {"__init__": __init__, "__module__": model_class.__module__})
+
+
+class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
     """A SequentialRecommender whose subclasses only define `forward(item_seq, item_seq_len) -> [B H]`.
 
-    Scoring is the inner product with the item embeddings (subclasses may override `score`),
-    trained with CE over all items or BPR with one sampled negative (`loss_type`).
+    Scoring is the inner product with the item embeddings (subclasses may override `pair_scores`/`all_scores`),
+    trained with CE over all items or BPR with one sampled negative (`loss_type`), on the last position of
+    RecBole's prefix samples or on every position (`train_positions`, EveryPositionMixin).
+    Subclasses define `sequence_output(item_seq, item_seq_len) -> [B L H]`; `forward` reads its last position.
     """
 
     @classmethod
@@ -42,6 +154,7 @@ class MambaSequentialRecommender(SequentialRecommender):
         except BackendUnavailable as exc:
             raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
+        validate_positions(config)
 
     def __init__(self, config, dataset):
         self.validate_config(config)
@@ -52,16 +165,17 @@ class MambaSequentialRecommender(SequentialRecommender):
         self.item_embedding = nn.Embedding(self.n_items, self.hidden_size, padding_idx=0)
         self.bpr_loss = BPRLoss()
         self.ce_loss = nn.CrossEntropyLoss()
+        self.init_positions(config)
 
-    def pair_scores(self, seq_output, item_emb):
-        """Score of each sequence against its own item: [B H], [B H] -> [B] (inner product)."""
-        return (seq_output * item_emb).sum(-1)
+    def sequence_output(self, item_seq, item_seq_len):
+        raise NotImplementedError
 
-    def all_scores(self, seq_output, item_emb):
-        """Scores of each sequence against every item: [B H], [I H] -> [B I] (inner product)."""
-        return seq_output @ item_emb.transpose(0, 1)
+    def forward(self, item_seq, item_seq_len):
+        return self.gather_indexes(self.sequence_output(item_seq, item_seq_len), item_seq_len - 1)  # [B H]
 
     def calculate_loss(self, interaction):
+        if self.train_positions == "all":
+            return super().calculate_loss(interaction)
         item_seq = interaction[self.ITEM_SEQ]
         item_seq_len = interaction[self.ITEM_SEQ_LEN]
         seq_output = self.forward(item_seq, item_seq_len)  # [B H]
@@ -72,7 +186,7 @@ class MambaSequentialRecommender(SequentialRecommender):
             neg_score = self.pair_scores(seq_output, self.item_embedding(neg_items))
             return self.bpr_loss(pos_score, neg_score)
         logits = self.all_scores(seq_output, self.item_embedding.weight)  # [B I]
-        return self.ce_loss(logits.float(), pos_items)
+        return self.ce_loss(wide(logits), pos_items)
 
     def predict(self, interaction):
         seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])

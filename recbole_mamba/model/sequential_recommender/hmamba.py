@@ -55,7 +55,7 @@ class HMamba(MambaSequentialRecommender):
         ones = torch.ones(self.d_state - 1, device=self.item_embedding.weight.device)
         return torch.cat([self.space.c.sqrt().reshape(1), ones])
 
-    def forward(self, item_seq, item_seq_len):
+    def sequence_output(self, item_seq, item_seq_len):
         h = self.item_embedding(item_seq)  # [B L D], Euclidean
         if self.hyperbolic:
             h = self.space.logmap0(self.space.expmap0(h)).to(h.dtype)  # lift onto the manifold, read in T_o
@@ -63,7 +63,7 @@ class HMamba(MambaSequentialRecommender):
         A_scale = self.curvature_scale()
         for layer in self.layers:
             h = layer(h, A_scale=A_scale)
-        return self.gather_indexes(h, item_seq_len - 1)  # [B D], a tangent vector at the origin
+        return h  # [B L D], tangent vectors at the origin
 
     def pair_scores(self, seq_output, item_emb):
         if not self.hyperbolic:

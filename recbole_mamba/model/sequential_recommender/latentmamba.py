@@ -128,9 +128,9 @@ class LatentMamba(MambaSequentialRecommender):
         self.final_norm = make_norm(config["norm_type"], self.hidden_size) if config["norm_first"] else nn.Identity()
         self.apply(init_weights)
 
-    def forward(self, item_seq, item_seq_len):
+    def sequence_output(self, item_seq, item_seq_len):
         h = self.emb_norm(self.emb_dropout(self.item_embedding(item_seq)))  # [B L D]
         for layer in self.layers:
             h = layer(h)
         h = self.final_norm(h)
-        return self.gather_indexes(h, item_seq_len - 1)  # [B D]
+        return h  # [B L D]

@@ -39,8 +39,8 @@ class Mamba4Rec(MambaSequentialRecommender):
                                      for _ in range(self.n_layers)])
         self.apply(init_weights)
 
-    def forward(self, item_seq, item_seq_len):
+    def sequence_output(self, item_seq, item_seq_len):
         h = self.emb_norm(self.emb_dropout(self.item_embedding(item_seq)))  # [B L H]
         for layer in self.layers:
             h = layer(h)
-        return self.gather_indexes(h, item_seq_len - 1)  # [B H]
+        return h  # [B L H]

@@ -1,0 +1,172 @@
+"""train_positions: all — the every-position objective, its losses, its training split, and its runs."""
+import csv
+
+import pytest
+import torch
+
+from conftest import DATA_DIR, TINY
+from recbole_mamba.model.abstract_recommender import inner_all_scores, inner_pair_scores
+from recbole_mamba.model.loss import chunked_ce, full_ce, sampled_softmax
+from recbole_mamba.quick_start import build_model, load_dataset, make_config, prepare_data, run
+
+MODELS = [("LatentMamba", {}), ("HMamba", {}), ("HMamba", {"variant": "half"}), ("Mamba4Rec", {"n_layers": 2}),
+          ("SASRec", {"hidden_dropout_prob": 0.0, "attn_dropout_prob": 0.0}), ("GRU4Rec", {})]
+
+
+def setup(model, extra, positions="all", **more):
+    config = make_config(model, "tiny", config_dict={**TINY, "dropout_prob": 0.0, "train_positions": positions,
+                                                     "scan_backend": "torch", **extra, **more}, cmd_args=[])
+    dataset = load_dataset(config)
+    train, valid, test = prepare_data(config, dataset)
+    torch.manual_seed(0)
+    return config, build_model(config, train._dataset).double(), (train, valid, test)
+
+
+@pytest.mark.parametrize("model,extra", MODELS, ids=[m + ("-half" if e.get("variant") else "") for m, e in MODELS])
+def test_all_positions_loss_is_the_mean_of_the_prefix_losses(model, extra):
+    """Causal model, no dropout: the every-position loss of a batch equals the mean CE of the prefix samples that
+    RecBole's `last` objective would train on, in value and in every parameter's gradient."""
+    _, net, (train, _, _) = setup(model, extra)
+    net.eval()  # no dropout anywhere (GRU4Rec's embedding dropout included)
+    batch = next(iter(train))
+    item_seq, lengths = batch[net.ITEM_SEQ][:6], batch[net.ITEM_SEQ_LEN][:6]
+    targets = net.position_targets(item_seq, lengths, batch[net.POS_ITEM_ID][:6])
+    sub = type(batch)({net.ITEM_SEQ: item_seq, net.ITEM_SEQ_LEN: lengths, net.POS_ITEM_ID: batch[net.POS_ITEM_ID][:6]})
+    all_loss = net.calculate_loss(sub)
+    all_grads = torch.autograd.grad(all_loss, [p for p in net.parameters() if p.requires_grad], allow_unused=True)
+
+    prefixes, prefix_len, prefix_target = [], [], []
+    for b in range(item_seq.shape[0]):
+        for p in range(int(lengths[b])):
+            seq = torch.zeros_like(item_seq[b])
+            seq[: p + 1] = item_seq[b, : p + 1]
+            prefixes.append(seq)
+            prefix_len.append(p + 1)
+            prefix_target.append(int(targets[b, p]))
+    last = type(batch)({net.ITEM_SEQ: torch.stack(prefixes), net.ITEM_SEQ_LEN: torch.tensor(prefix_len),
+                        net.POS_ITEM_ID: torch.tensor(prefix_target)})
+    net.train_positions = "last"
+    last_loss = net.calculate_loss(last)
+    last_grads = torch.autograd.grad(last_loss, [p for p in net.parameters() if p.requires_grad], allow_unused=True)
+    assert len(prefixes) == int((targets > 0).sum()) > item_seq.shape[0]
+    torch.testing.assert_close(all_loss, last_loss, rtol=1e-9, atol=1e-10)
+    for a, b in zip(all_grads, last_grads):
+        if a is None or b is None:
+            assert a is None and b is None
+            continue
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-10)
+
+
+def test_position_targets_shift_and_pad():
+    from recbole_mamba.model.abstract_recommender import EveryPositionMixin
+
+    seq = torch.tensor([[5, 6, 7, 0], [8, 0, 0, 0]])
+    targets = EveryPositionMixin.position_targets(seq, torch.tensor([3, 1]), torch.tensor([9, 4]))
+    assert targets.tolist() == [[6, 7, 9, 0], [4, 0, 0, 0]]
+
+
+def _loss_inputs(seed=0, positions=37, items=23, hidden=8):
+    g = torch.Generator().manual_seed(seed)
+    h = torch.randn(positions, hidden, generator=g, dtype=torch.float64, requires_grad=True)
+    table = torch.randn(items, hidden, generator=g, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(1, items, (positions,), generator=g)
+    return h, table, targets
+
+
+def _value_and_grads(loss_fn):
+    h, table, targets = _loss_inputs()
+    loss = loss_fn(h, table, targets)
+    return (loss, *torch.autograd.grad(loss, (h, table)))
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 37, 100])
+def test_chunked_ce_equals_full_ce(chunk):
+    full = _value_and_grads(lambda h, t, y: full_ce(inner_all_scores, h, t, y))
+    chunked = _value_and_grads(lambda h, t, y: chunked_ce(inner_all_scores, h, t, y, chunk))
+    for a, b in zip(full, chunked):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_sampled_softmax_over_every_item_is_full_ce():
+    full = _value_and_grads(lambda h, t, y: full_ce(inner_all_scores, h, t, y))
+    sampled = _value_and_grads(lambda h, t, y: sampled_softmax(inner_pair_scores, inner_all_scores, h, t, y, 23))
+    for a, b in zip(full, sampled):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_sampled_softmax_with_few_negatives_and_in_batch():
+    h, table, targets = _loss_inputs()
+    torch.manual_seed(0)
+    for source in ("uniform", "in_batch"):
+        loss = sampled_softmax(inner_pair_scores, inner_all_scores, h, table, targets, 5, source)
+        assert torch.isfinite(loss) and 0 < float(loss) < float(full_ce(inner_all_scores, h, table, targets)) + 10
+    # in-batch with one target repeated: log Q subtracted from the target's and the negatives' logits
+    same = torch.full((4,), 3)
+    hb = h[:4].detach()
+    loss = sampled_softmax(inner_pair_scores, inner_all_scores, hb, table.detach(), same, 8, "in_batch")
+    assert float(loss) == 0.0  # its only candidate is its own target, masked as a negative: nothing to contrast
+    with pytest.raises(ValueError, match="negative source"):
+        sampled_softmax(inner_pair_scores, inner_all_scores, h, table, targets, 5, "popular")
+
+
+def test_evaluation_is_identical_between_last_and_all():
+    _, _, (train_last, valid_last, test_last) = setup("Mamba4Rec", {}, positions="last")
+    _, _, (train_all, valid_all, test_all) = setup("Mamba4Rec", {}, positions="all")
+    for a, b in ((valid_last, valid_all), (test_last, test_all)):
+        fa, fb = a._dataset.inter_feat, b._dataset.inter_feat
+        for field in ("user_id", "item_id", "item_id_list", "item_length"):
+            assert torch.equal(fa[field], fb[field]), field
+    users = train_last._dataset.inter_feat["user_id"]
+    assert len(train_all._dataset) == len(torch.unique(users)) < len(train_last._dataset)
+    # each user's one sample is its last prefix sample: the most recent window of its training part
+    feat_all = train_all._dataset.inter_feat
+    last_rows = {int(u): i for i, u in enumerate(users.tolist())}
+    feat_last = train_last._dataset.inter_feat
+    for row in range(len(feat_all)):
+        i = last_rows[int(feat_all["user_id"][row])]
+        assert torch.equal(feat_all["item_id_list"][row], feat_last["item_id_list"][i])
+        assert int(feat_all["item_id"][row]) == int(feat_last["item_id"][i])
+
+
+def test_every_window_tiles_the_training_part():
+    config, _, (train_last, _, _) = setup("Mamba4Rec", {}, positions="last", MAX_ITEM_LIST_LENGTH=5)
+    _, _, (train_every, _, _) = setup("Mamba4Rec", {}, positions="all", MAX_ITEM_LIST_LENGTH=5,
+                                      train_windows="every")
+    last, every = train_last._dataset.inter_feat, train_every._dataset.inter_feat
+    for user in torch.unique(last["user_id"]).tolist()[:20]:
+        targets = last["item_id"][last["user_id"] == user]  # one per training position after the first
+        windows = every["item_length"][every["user_id"] == user]
+        covered = sum(int(n) for n in windows)  # positions that carry a loss
+        assert covered == len(targets)
+
+
+@pytest.mark.parametrize("model", ["LatentMamba", "HMamba", "Mamba4Rec", "SASRec", "GRU4Rec"])
+def test_one_epoch_through_the_entry_point(model, tmp_path):
+    result = run(model, "tiny", config_dict={**TINY, "train_positions": "all", "checkpoint_dir": str(tmp_path),
+                                             "ce_chunk_size": 16}, cmd_args=[])
+    assert result["epochs"] == 1 and 0 <= result["test_result"]["ndcg@10"] <= 1
+
+
+def test_a_bidirectional_model_is_refused():
+    from recbole_mamba.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="BERT4Rec is not one of ours"):
+        make_config("BERT4Rec", "tiny", config_dict={**TINY, "train_positions": "all"}, cmd_args=[])
+    with pytest.raises(ConfigError, match="train_positions must be one of"):
+        make_config("LatentMamba", "tiny", config_dict={**TINY, "train_positions": "every"}, cmd_args=[])
+
+
+def test_comparison_and_tuner_accept_the_key(tmp_path):
+    from recbole_mamba.compare import compare
+    from recbole_mamba.tuning import main
+
+    args = [f"--{k}={v}" for k, v in TINY.items()] + ["--train_positions=all", "--sampled_negatives=10"]
+    rows = compare(["LatentMamba", "SASRec"], ["tiny"], None, args, str(tmp_path / "cmp"))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    space = tmp_path / "space.hyper"
+    space.write_text("learning_rate choice [0.001,0.01]\n")
+    assert main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={space}", "--algo=exhaustive",
+                 "--max_evals=2", f"--output_dir={tmp_path / 'hyp'}", f"--data_path={DATA_DIR}"]
+                + [a for a in args if not a.startswith("--data_path")]) == 0
+    with open(tmp_path / "hyp" / "Mamba4Rec-tuning.csv") as f:
+        assert len(list(csv.reader(f))) == 3

@@ -1,0 +1,35 @@
+"""The leaderboard command on the tiny data: runs side by side, a table per dataset, resumes without rerunning."""
+import csv
+import os
+
+from conftest import DATA_DIR
+from recbole_mamba.leaderboard import _split_models, main
+
+TINY_ARGS = [f"--data_path={DATA_DIR}", "--epochs=1", "--hidden_size=16", "--inner_size=32", "--d_state=4",
+             "--n_layers=1", "--n_heads=2", "--MAX_ITEM_LIST_LENGTH=20", "--use_gpu=False"]
+
+
+def test_models_with_their_own_settings_split_apart():
+    assert _split_models("A,B:x=1,y=2,C:z=3,D") == ["A", "B:x=1,y=2", "C:z=3", "D"]
+
+
+def test_a_leaderboard_runs_sums_up_and_resumes(tmp_path, capsys):
+    out = tmp_path / "lb"
+    args = ["--models=Mamba4Rec,SASRec:train_positions=all", "--datasets=tiny", "--seeds=2020,2021",
+            f"--out={out}", "--parallel=2"] + TINY_ARGS
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "0 of 4 runs already done; 4 to run, 2 at a time" in first
+    table = (out / "tiny.md").read_text().splitlines()
+    assert table[2].startswith("| model | seeds | test ndcg@10 |")
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in table[4:]}
+    assert set(rows) == {"Mamba4Rec", "SASRec:train_positions=all"}
+    assert rows["Mamba4Rec"][1] == "2020, 2021" and " ± " in rows["Mamba4Rec"][2]  # mean ± std over two seeds
+    with open(out / "runs.csv") as f:
+        runs = list(csv.DictReader(f))
+    assert len(runs) == 4 and all(0 <= float(r["test ndcg@10"]) <= 1 for r in runs)
+    assert {r["label"] for r in runs} == {"Mamba4Rec", "SASRec:train_positions=all"}
+    assert all(float(r["wall_s_to_best"]) > 0 for r in runs)
+    assert len(os.listdir(out / "logs")) == 4
+    assert main(args) == 0  # resumes: nothing left to run
+    assert "4 of 4 runs already done; 0 to run" in capsys.readouterr().out
