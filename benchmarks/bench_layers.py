@@ -82,7 +82,7 @@ def layer_step(module, x):
 
 
 def model_config(model, **overrides):
-    with open(os.path.join(ROOT, "properties", "model", f"{model}.yaml")) as f:
+    with open(os.path.join(ROOT, "recbole_mamba", "properties", "model", f"{model}.yaml")) as f:
         cfg = yaml.safe_load(f)
     cfg.update(overrides)
     if cfg.get("head_dim") is None and "n_heads" in cfg:

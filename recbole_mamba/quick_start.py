@@ -158,6 +158,24 @@ def prepare_data(config, dataset):
         del dataset.build
 
 
+def trim_padding(interaction, length_field, list_suffix):
+    """The batch without the padding columns that every sequence of it has: `*_list` fields cut to the longest
+    sequence. Exact for models that read left to right (a position's output depends on the items before it)."""
+    from recbole.data.interaction import Interaction
+
+    longest = int(interaction[length_field].max())
+    return Interaction({k: v[:, :longest] if k.endswith(list_suffix) and v.dim() >= 2 else v
+                        for k, v in interaction.interaction.items()})
+
+
+def trim_training_batches(train_data, model):
+    """Training batches leave the loader trimmed (`trim_padding`), on the host, for models that allow it."""
+    if not getattr(model, "trim_padding", False):
+        return
+    collate, suffix = train_data.collate_fn, train_data.config["LIST_SUFFIX"]
+    train_data.collate_fn = lambda index: trim_padding(collate(index), model.ITEM_SEQ_LEN, suffix)
+
+
 def make_config(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None):
     """Config plus our early checks (model config values) before any data is read."""
     config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
@@ -292,6 +310,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
 
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model_obj = build_model(config, train_data._dataset).to(config["device"])
+    trim_training_batches(train_data, model_obj)
     logger.info(model_obj)
     params = sum(p.numel() for p in model_obj.parameters() if p.requires_grad)
     logger.info(set_color("trainable parameters", "blue") + f": {params}")

@@ -170,3 +170,21 @@ def test_comparison_and_tuner_accept_the_key(tmp_path):
                 + [a for a in args if not a.startswith("--data_path")]) == 0
     with open(tmp_path / "hyp" / "Mamba4Rec-tuning.csv") as f:
         assert len(list(csv.reader(f))) == 3
+
+
+@pytest.mark.parametrize("model,extra", MODELS[:4] + MODELS[5:], ids=["LatentMamba", "HMamba", "HMamba-half",
+                                                                     "Mamba4Rec", "GRU4Rec"])
+def test_trimmed_padding_gives_the_same_loss_and_scores(model, extra):
+    from recbole_mamba.quick_start import trim_padding
+
+    config, net, (train, _, test) = setup(model, extra, MAX_ITEM_LIST_LENGTH=60)
+    net.eval()
+    batch = next(iter(train))
+    trimmed = trim_padding(batch, net.ITEM_SEQ_LEN, config["LIST_SUFFIX"])
+    assert trimmed[net.ITEM_SEQ].shape[1] == int(batch[net.ITEM_SEQ_LEN].max()) < batch[net.ITEM_SEQ].shape[1]
+    torch.testing.assert_close(net.calculate_loss(trimmed), net.calculate_loss(batch), rtol=1e-10, atol=1e-12)
+    if hasattr(net, "_trimmed"):
+        users = next(iter(test))[0]
+        scores = net.full_sort_predict(users)
+        net.trim_padding = False
+        torch.testing.assert_close(scores, net.full_sort_predict(users), rtol=1e-10, atol=1e-12)

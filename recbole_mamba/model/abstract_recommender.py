@@ -65,6 +65,8 @@ class EveryPositionMixin:
         self.ce_chunk_size = config["ce_chunk_size"] or 0
         self.sampled_negatives = config["sampled_negatives"] or 0
         self.negative_source = config["negative_source"] or "uniform"
+        # the trainer drops the padding columns every sequence of a batch has (exact for left-to-right models)
+        self.trim_padding = config["trim_padding"] is not False
 
     def pair_scores(self, seq_output, item_emb):
         return inner_pair_scores(seq_output, item_emb)
@@ -188,11 +190,18 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         logits = self.all_scores(seq_output, self.item_embedding.weight)  # [B I]
         return self.ce_loss(wide(logits), pos_items)
 
+    def _trimmed(self, interaction):
+        """The history without the padding columns every sequence of the batch has (exact: outputs are causal)."""
+        item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
+        if self.trim_padding:
+            item_seq = item_seq[:, : int(item_seq_len.max())]
+        return item_seq, item_seq_len
+
     def predict(self, interaction):
-        seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        seq_output = self.forward(*self._trimmed(interaction))
         test_item_emb = self.item_embedding(interaction[self.ITEM_ID])  # [B H]
         return self.pair_scores(seq_output, test_item_emb)
 
     def full_sort_predict(self, interaction):
-        seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        seq_output = self.forward(*self._trimmed(interaction))
         return self.all_scores(seq_output, self.item_embedding.weight)  # [B n_items]
