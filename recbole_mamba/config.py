@@ -86,7 +86,7 @@ class Config(RecBoleConfig):
                 continue
             name, value = arg[2:].split("=", 1)
             if name in parsed and parsed[name] != value:
-                raise SyntaxError(f"duplicate command line argument '--{name}' with different values")
+                raise ConfigError(f"--{name} is given twice, with different values ({parsed[name]} and {value})")
             parsed[name] = value
         if unrecognized:
             getLogger().warning("command line args [%s] will not be used in RecBole", " ".join(unrecognized))

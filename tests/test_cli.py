@@ -91,6 +91,10 @@ def test_a_number_key_given_text():
     _one_line_error(cli("--model=LatentMamba", "--learning_rate=abc", *TINY_ARGS), "learning_rate must be a number")
 
 
+def test_a_key_given_twice():
+    _one_line_error(cli("--model=LatentMamba", "--epochs=2", "--epochs=4", *TINY_ARGS), "--epochs is given twice")
+
+
 def test_epochs_below_one():
     for value in ("-1", "0"):
         _one_line_error(cli("--model=LatentMamba", f"--epochs={value}", *TINY_ARGS), "epochs must be at least 1")
