@@ -67,6 +67,14 @@ def main(argv=None):
     args, rest = parser.parse_known_args(argv)
     from recbole_mamba.errors import RecBoleMambaError
 
+    try:
+        import recbole  # noqa: F401
+    except ModuleNotFoundError:
+        print("recbole-mamba: error: RecBole is not installed: `pip install --no-deps recbole==1.2.1` on "
+              "Python >= 3.12 (its ray pin has no wheel there), `pip install recbole==1.2.1` before",
+              file=sys.stderr)
+        return 2
+
     if args.help:
         parser.print_help()
         if args.model:

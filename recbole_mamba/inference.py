@@ -5,7 +5,7 @@
     rec.recommend_history(["1193", "661", "914"], k=10)   # [(item_token, score), ...]
     rec.recommend_users(["1", "2"], k=10)                  # {user_token: [(item_token, score), ...]}
 
-Command line: python -m recbole_mamba.inference --checkpoint=PATH (--users=1,2 | --history=1193,661) [--topk=10]
+Command line: recbole-mamba-recommend --checkpoint=PATH (--users=1,2 | --history=1193,661) [--topk=10]
 External tokens (the ids in the atomic files) are mapped to internal ids and back; unknown ones are an error.
 The checkpoint is loaded weights-only; the dataset is re-read and filtered with the checkpoint's own config,
 so internal ids match the ones the model was trained with.
@@ -101,7 +101,7 @@ def main(argv=None):
         else:
             out = {"history": rec.recommend_history(a.history.split(","), a.topk, not a.include_seen)}
     except (RecBoleMambaError, FileNotFoundError) as exc:
-        print(f"recbole_mamba.inference: error: {exc}", file=sys.stderr)
+        print(f"recbole-mamba-recommend: error: {exc}", file=sys.stderr)
         return 2
     for key, items in out.items():
         print(json.dumps({"for": key, "items": [t for t, _ in items], "scores": [round(s, 4) for _, s in items]}))

@@ -42,7 +42,8 @@ def tag_of(dataset, label, seed):
 def plan(models, datasets, seeds):
     """[(tag, dataset, label, model, settings, seed)] in the order they start: seeds outermost, so that a
     stopped leaderboard has every model and dataset at its first seeds."""
-    return [(tag_of(d, label, s), d, label, *parse_model(label), s) for s in seeds for d in datasets for label in models]
+    return [(tag_of(d, label, s), d, label, *parse_model(label), s)
+            for s in seeds for d in datasets for label in models]
 
 
 def run_one(out, job, common, gpu, python=sys.executable):

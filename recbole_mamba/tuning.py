@@ -116,7 +116,8 @@ def trial_line(row, total, valid_metric, seconds):
     tuned = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["tuned"].items())
     test = row["test_result"].get(key)
     return (f"[trial {row['trial']}/{total}] {tuned}: valid {key} {row['best_valid_score']:.4f}"
-            + (f", test {key} {test:.4f}" if test is not None else "") + f" ({row.get('epochs')} epochs, {seconds:.0f} s)")
+            + (f", test {key} {test:.4f}" if test is not None else "")
+            + f" ({row.get('epochs')} epochs, {seconds:.0f} s)")
 
 
 def _ray_worker_setup():

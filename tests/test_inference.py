@@ -51,3 +51,11 @@ def test_command_line(checkpoint):
     assert line["items"] == [t for t, _ in here] and line["scores"] == [round(s, 4) for _, s in here]
     bad = subprocess.run(cmd + ["--users=nobody"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "unknown user id" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_missing_checkpoint_is_named_as_missing(tmp_path, capsys):
+    from recbole_mamba.inference import main
+
+    assert main([f"--checkpoint={tmp_path}/nothing.pth", "--users=1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("nothing.pth does not exist") and "weights_only" not in err[0]
