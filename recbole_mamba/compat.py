@@ -19,6 +19,9 @@ idempotent and is called by `recbole_mamba.config` before any RecBole configurat
 6. hyperopt >= 0.2.7 draws with numpy's Generator API (`rng.integers`), but RecBole's exhaustive search
    hands it a legacy `RandomState`. Applied by the tuner only (`patch_hyperopt_exhaustive_rng`), so that
    hyperopt stays optional.
+7. pandas 3's `Series.agg(len)` returns the Series' length, not each element's: RecBole's token_seq fields (titles,
+   genres of `.item` files) use it to split remapped ids back into rows, and crash. `Series.agg(len)` is given its
+   pandas 2 meaning, elementwise lengths; every other `agg` is pandas' own.
 """
 import functools
 import types
@@ -124,9 +127,25 @@ def quiet_harmless_warnings():
     warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
 
 
+def patch_pandas_agg_len():
+    import pandas as pd
+
+    if isinstance(pd.Series([[1, 2]]).agg(len), pd.Series):  # pandas < 3: nothing to fix
+        return
+    original = pd.Series.agg
+
+    def agg(self, func=None, axis=0, *args, **kwargs):
+        if func is len:
+            return self.map(len)
+        return original(self, func, axis, *args, **kwargs)
+
+    pd.Series.agg = pd.Series.aggregate = agg
+
+
 def apply():
     """Apply every fix once (safe to call many times)."""
     quiet_harmless_warnings()
+    patch_pandas_agg_len()
     patch_numpy_aliases()
     patch_recbole_checkpoint_load()
     disable_sine_anomaly_detection()

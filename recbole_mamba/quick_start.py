@@ -196,6 +196,10 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                                   f"outputs every position; {config['model']} is not one of ours or "
                                   f"{', '.join(CAUSAL_RECBOLE_MODELS)}")
             config["train_batch_size"] = config["train_batch_size_all"]  # sequences, not prefix samples
+        if config["item_model"] not in (None, "id"):  # the text model reads the .item columns it describes items by
+            load_col = dict(config["load_col"] or {})
+            load_col["item"] = list(dict.fromkeys([config["ITEM_ID_FIELD"], *config["text_fields"]]))
+            config["load_col"] = load_col
     return config
 
 

