@@ -11,7 +11,8 @@ import torch
 from recbole_mamba.config import Config, check_config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.model.abstract_recommender import (CAUSAL_RECBOLE_MODELS, EveryPositionMixin,
-                                                      every_position_model, validate_positions)
+                                                      MambaSequentialRecommender, every_position_model,
+                                                      validate_positions)
 from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
 from recbole_mamba.utils import get_model, get_trainer
 
@@ -197,6 +198,9 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                                   f"{', '.join(CAUSAL_RECBOLE_MODELS)}")
             config["train_batch_size"] = config["train_batch_size_all"]  # sequences, not prefix samples
         if config["item_model"] not in (None, "id"):  # the text model reads the .item columns it describes items by
+            if not issubclass(config.model_class, MambaSequentialRecommender):
+                raise ConfigError(f"item_model={config['item_model']} is for recbole_mamba's models; "
+                                  f"{config['model']} has ID embeddings only")
             load_col = dict(config["load_col"] or {})
             load_col["item"] = list(dict.fromkeys([config["ITEM_ID_FIELD"], *config["text_fields"]]))
             config["load_col"] = load_col

@@ -96,6 +96,8 @@ def test_bad_text_settings_fail_before_data(tiny_lm, tmp_path):
         make_config("LatentMamba", "tiny", config_dict=text_config(tiny_lm, tmp_path, text_fields=None), cmd_args=[])
     with pytest.raises(ConfigError, match="neither 'minilm' nor a local model folder"):
         make_config("LatentMamba", "tiny", config_dict=text_config(str(tmp_path / "nothing"), tmp_path), cmd_args=[])
+    with pytest.raises(ConfigError, match="SASRec has ID embeddings only"):
+        make_config("SASRec", "tiny", config_dict=text_config(tiny_lm, tmp_path), cmd_args=[])
     with pytest.raises(ConfigError, match="not columns of tiny.item"):
         run("LatentMamba", "tiny", config_dict=text_config(tiny_lm, tmp_path, text_fields=["title", "year"]),
             cmd_args=[])

@@ -157,8 +157,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         except BackendUnavailable as exc:
             raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
-        validate_positions(config)
-        validate_item_model(config)
+        validate_item_model(config)  # (train_positions and its keys: quick_start.make_config, for every model)
 
     def __init__(self, config, dataset):
         self.validate_config(config)
