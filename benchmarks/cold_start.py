@@ -3,9 +3,11 @@
     python benchmarks/cold_start.py [--dataset ml-100k] [--fraction 0.1] [--out /tmp/cold] [--key=value ...]
 
 A random `fraction` of the items is made cold: every interaction with one is removed except where it is a user's last
-(the leave-one-out test target), so training and validation never see it. LatentMamba is trained with
-`item_model: id` and with `item_model: text` on that data (`--text_fields`, every other --key=value passed on), and
-each is scored on the test users whose target is cold: HR@10 and NDCG@10 against chance (10 / candidate items).
+(the leave-one-out test target), so training and validation never see it, and `exclude_unseen_items` keeps them out
+of the training loss too (not even as negatives: a deployed model has never heard of a new item). LatentMamba is
+trained with `item_model: id` and with `item_model: text` on that data (`--text_fields`, every other --key=value
+passed on; both read the `.item` file, so both rank the same candidates), and each is scored on the test users
+whose target is cold: HR@10 and NDCG@10 against chance (10 / candidate items).
 """
 import argparse
 import json
@@ -85,8 +87,10 @@ def main(argv=None):
         args.data_path = os.path.join(os.path.dirname(recbole.__file__), "dataset_example")
     out = os.path.abspath(args.out)
     name, cold = cold_dataset(os.path.join(args.data_path, args.dataset), args.dataset, out, args.fraction)
+    fields = args.text_fields.split(",")
     common = {"data_path": out, "MAX_ITEM_LIST_LENGTH": 50, "user_inter_num_interval": "[3,inf)",
-              "show_progress": False, "text_fields": args.text_fields.split(","), "checkpoint_dir": out}
+              "show_progress": False, "text_fields": fields, "checkpoint_dir": out, "exclude_unseen_items": True,
+              "load_col": {"inter": ["user_id", "item_id", "timestamp"], "item": ["item_id", *fields]}}
     fixed = dict(a[2:].split("=", 1) for a in rest)
     rows = {}
     for choice in ("id", "text"):

@@ -188,3 +188,17 @@ def test_trimmed_padding_gives_the_same_loss_and_scores(model, extra):
         scores = net.full_sort_predict(users)
         net.trim_padding = False
         torch.testing.assert_close(scores, net.full_sort_predict(users), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("positions", ["last", "all"])
+def test_items_unseen_in_training_get_no_gradient(positions):
+    """exclude_unseen_items: an item that no training sample shows is neither target nor negative."""
+    _, net, (train, _, _) = setup("Mamba4Rec", {}, positions=positions, exclude_unseen_items=True)
+    net.unseen_items[torch.tensor([5, 9, 13])] = True  # as if no training sample showed them
+    batch = next(iter(train))
+    keep = ~torch.isin(batch[net.POS_ITEM_ID], torch.tensor([5, 9, 13]))  # they are no targets either
+    batch = type(batch)({k: v[keep] for k, v in batch.interaction.items()})
+    batch[net.ITEM_SEQ][torch.isin(batch[net.ITEM_SEQ], torch.tensor([5, 9, 13]))] = 1
+    net.calculate_loss(batch).backward()
+    grad = net.item_embedding.weight.grad
+    assert grad[[5, 9, 13]].abs().sum() == 0 and grad[1].abs().sum() > 0

@@ -37,6 +37,8 @@ def validate_positions(config):
               f"{key} must be an integer >= 0, got {config[key]!r}")
     check(config["negative_source"] in (None, *NEGATIVE_SOURCES),
           f"negative_source must be one of {', '.join(NEGATIVE_SOURCES)}, got {config['negative_source']!r}")
+    check(not (config["exclude_unseen_items"] and (config["sampled_negatives"] or config["loss_type"] == "BPR")),
+          "exclude_unseen_items works with CE over every item (full or chunked), not with sampled negatives or BPR")
 
 
 def inner_pair_scores(seq_output, item_emb):
@@ -102,6 +104,9 @@ class EveryPositionMixin:
         keep = targets > 0
         h, targets = h[keep], targets[keep]  # [P H], [P]
         items = self.item_embedding.weight
+        all_scores = self.all_scores
+        if getattr(self, "unseen_items", None) is not None:  # items absent from training get no logit
+            all_scores = self.training_scores
         if self.loss_type == "BPR":
             negatives = torch.randint(1, items.shape[0], targets.shape, device=targets.device)
             pos = self.pair_scores(h, items[targets])
@@ -111,8 +116,8 @@ class EveryPositionMixin:
             return sampled_softmax(self.pair_scores, self.all_scores, h, items, targets, self.sampled_negatives,
                                    self.negative_source)
         if self.ce_chunk_size:
-            return chunked_ce(self.all_scores, h, items, targets, self.ce_chunk_size)
-        return full_ce(self.all_scores, h, items, targets)
+            return chunked_ce(all_scores, h, items, targets, self.ce_chunk_size)
+        return full_ce(all_scores, h, items, targets)
 
 
 @functools.lru_cache(maxsize=None)
@@ -169,6 +174,17 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         self.bpr_loss = BPRLoss()
         self.ce_loss = nn.CrossEntropyLoss()
         self.init_positions(config)
+        if config["exclude_unseen_items"]:  # [I] True for items neither a target nor in a history of training
+            seen = torch.zeros(self.n_items, dtype=torch.bool)
+            seen[dataset.inter_feat[self.POS_ITEM_ID]] = True
+            seen[dataset.inter_feat[self.ITEM_SEQ].flatten()] = True
+            self.register_buffer("unseen_items", ~seen, persistent=False)
+        else:
+            self.unseen_items = None
+
+    def training_scores(self, seq_output, item_emb):
+        """all_scores with the items the training split never shows masked out ([P I], `exclude_unseen_items`)."""
+        return self.all_scores(seq_output, item_emb).masked_fill(self.unseen_items, float("-inf"))
 
     def sequence_output(self, item_seq, item_seq_len):
         raise NotImplementedError
@@ -188,7 +204,8 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
             pos_score = self.pair_scores(seq_output, self.item_embedding(pos_items))
             neg_score = self.pair_scores(seq_output, self.item_embedding(neg_items))
             return self.bpr_loss(pos_score, neg_score)
-        logits = self.all_scores(seq_output, self.item_embedding.weight)  # [B I]
+        scores = self.training_scores if self.unseen_items is not None else self.all_scores
+        logits = scores(seq_output, self.item_embedding.weight)  # [B I]
         return self.ce_loss(wide(logits), pos_items)
 
     def _trimmed(self, interaction):
