@@ -115,6 +115,6 @@ def test_command_line_value_may_contain_equals(tiny_config):
 
 
 def test_command_line_duplicate_with_different_values_is_an_error(tiny_config):
-    with pytest.raises(SyntaxError, match="expand"):
+    with pytest.raises(ConfigError, match="--expand is given twice, with different values"):
         Config(model="LatentMamba", dataset="tiny", config_dict={"data_path": tiny_config["data_path"]},
                cmd_args=["--expand=3", "--expand=4"])
