@@ -68,7 +68,7 @@ class EveryPositionMixin:
         self.ce_chunk_size = config["ce_chunk_size"] or 0
         self.sampled_negatives = config["sampled_negatives"] or 0
         self.negative_source = config["negative_source"] or "uniform"
-        # the trainer drops the padding columns every sequence of a batch has (exact for left-to-right models)
+        # training batches leave the loader without the padding columns all their sequences share (quick_start)
         self.trim_padding = config["trim_padding"] is not False
 
     def pair_scores(self, seq_output, item_emb):
@@ -132,12 +132,12 @@ def every_position_model(model_class):
 
 
 class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
-    """A SequentialRecommender whose subclasses only define `forward(item_seq, item_seq_len) -> [B H]`.
+    """A SequentialRecommender whose subclasses only define `sequence_output(item_seq, item_seq_len) -> [B L H]`.
 
     Scoring is the inner product with the item embeddings (subclasses may override `pair_scores`/`all_scores`),
     trained with CE over all items or BPR with one sampled negative (`loss_type`), on the last position of
-    RecBole's prefix samples or on every position (`train_positions`, EveryPositionMixin).
-    Subclasses define `sequence_output(item_seq, item_seq_len) -> [B L H]`; `forward` reads its last position.
+    RecBole's prefix samples or on every position (`train_positions`, EveryPositionMixin); `forward` reads the last
+    position of `sequence_output`. The item table is IDs or text (`item_model`, model/item_text.py).
     """
 
     @classmethod
