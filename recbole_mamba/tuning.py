@@ -93,13 +93,10 @@ def tune_hyperopt(model, dataset, params, fixed, config_file_list, algo, max_eva
     class QuietTuning(HyperTuning):
         """RecBole's search without its prints inside hyperopt's progress bar: one line per trial instead."""
 
-        def _print_result(self, result_dict):
-            pass
-
         def run(self):
             from hyperopt import fmin
 
-            with contextlib.redirect_stdout(io.StringIO()):  # RecBole's "running parameters:" line
+            with contextlib.redirect_stdout(io.StringIO()):  # RecBole's per-trial prints
                 fmin(self.trial, self.space, algo=self.algo, max_evals=self.max_evals,
                      early_stop_fn=self.early_stop_fn, show_progressbar=False)
 
@@ -179,9 +176,8 @@ def prepare_fixed(model, dataset, config_file_list, fixed):
     from recbole_mamba.quick_start import check_dataset, make_config
 
     fixed = dict(fixed)
-    for key in ("data_path", "checkpoint_dir"):
-        if isinstance(fixed.get(key), str):
-            fixed[key] = os.path.abspath(fixed[key])
+    if isinstance(fixed.get("checkpoint_dir"), str):
+        fixed["checkpoint_dir"] = os.path.abspath(fixed["checkpoint_dir"])
     config = make_config(model, dataset, config_file_list, config_dict=fixed, cmd_args=[])
     check_dataset(config)
     fixed["data_path"] = os.path.dirname(os.path.abspath(config["data_path"]))  # RecBole's is <data_path>/<dataset>
