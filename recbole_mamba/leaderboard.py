@@ -16,6 +16,7 @@ import concurrent.futures
 import csv
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,9 @@ def parse_model(entry):
 
 
 def tag_of(dataset, label, seed):
-    safe = label.replace(":", "_").replace("=", "-").replace(",", "_")
+    """A file name for one run: the label's ':' ',' become '_', '=' becomes '-', anything else outside
+    [A-Za-z0-9._-] (a path separator of config_files=a/b.yaml, a space) becomes '-'."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "-", label.replace(":", "_").replace("=", "-").replace(",", "_"))
     return f"{dataset}__{safe}__{seed}"
 
 

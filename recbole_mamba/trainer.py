@@ -223,6 +223,16 @@ class SafeTrainerMixin:
         self.logger.info(f"resuming from {resume_file} at epoch {self.start_epoch}; "
                          f"best model: {self.saved_model_file}")
 
+    def _full_sort_batch_eval(self, batched_data):
+        """RecBole's full ranking; with `eval_filter_seen`, the items of the user's input history get no rank
+        (as RecTools' filter_viewed): a target the user had already seen then counts as a miss."""
+        interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
+        item_seq = getattr(self.model, "ITEM_SEQ", None)
+        if self.config["eval_filter_seen"] and item_seq in interaction:
+            seen = interaction[item_seq].to(scores.device)  # [B L], 0 = padding
+            scores = scores.scatter(1, seen, -torch.inf)  # padding is item 0, already -inf
+        return interaction, scores, positive_u, positive_i
+
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1
         loop = self._epoch_loop()

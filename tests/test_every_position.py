@@ -202,3 +202,21 @@ def test_items_unseen_in_training_get_no_gradient(positions):
     net.calculate_loss(batch).backward()
     grad = net.item_embedding.weight.grad
     assert grad[[5, 9, 13]].abs().sum() == 0 and grad[1].abs().sum() > 0
+
+
+def test_eval_filter_seen_leaves_out_the_input_history():
+    from recbole_mamba.utils import get_trainer
+
+    config, net, (_, _, test) = setup("Mamba4Rec", {}, positions="all", eval_filter_seen=True)
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, net.float())
+    trainer.tot_item_num = test._dataset.item_num  # what RecBole's evaluate() sets before ranking
+    batch = next(iter(test))
+    interaction, scores, _, _ = trainer._full_sort_batch_eval(batch)
+    seen = interaction[net.ITEM_SEQ]
+    assert torch.isneginf(scores.gather(1, seen)).all()
+    kept = torch.ones_like(scores, dtype=torch.bool).scatter(1, seen, False)
+    kept[:, 0] = False  # the padding item, never ranked
+    assert torch.isfinite(scores[kept]).all()  # every other item keeps its score
+    trainer.config["eval_filter_seen"] = False
+    _, plain_scores, _, _ = trainer._full_sort_batch_eval(batch)
+    assert torch.isfinite(plain_scores[:, 1:]).all()

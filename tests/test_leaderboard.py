@@ -3,7 +3,7 @@ import csv
 import os
 
 from conftest import DATA_DIR
-from recbole_mamba.leaderboard import _split_models, main
+from recbole_mamba.leaderboard import _split_models, main, tag_of
 
 TINY_ARGS = [f"--data_path={DATA_DIR}", "--epochs=1", "--hidden_size=16", "--inner_size=32", "--d_state=4",
              "--n_layers=1", "--n_heads=2", "--MAX_ITEM_LIST_LENGTH=20", "--use_gpu=False"]
@@ -11,6 +11,12 @@ TINY_ARGS = [f"--data_path={DATA_DIR}", "--epochs=1", "--hidden_size=16", "--inn
 
 def test_models_with_their_own_settings_split_apart():
     assert _split_models("A,B:x=1,y=2,C:z=3,D") == ["A", "B:x=1,y=2", "C:z=3", "D"]
+
+
+def test_a_label_with_a_config_file_path_is_one_file_name():
+    tag = tag_of("Amazon_Toys", "SASRec:config_files=benchmarks/sasrec_plus.yaml,eval_filter_seen=True", 2020)
+    assert tag == "Amazon_Toys__SASRec_config_files-benchmarks-sasrec_plus.yaml_eval_filter_seen-True__2020"
+    assert os.sep not in tag
 
 
 def test_a_leaderboard_runs_sums_up_and_resumes(tmp_path, capsys):
