@@ -101,3 +101,93 @@ def test_bad_text_settings_fail_before_data(tiny_lm, tmp_path):
     with pytest.raises(ConfigError, match="not columns of tiny.item"):
         run("LatentMamba", "tiny", config_dict=text_config(tiny_lm, tmp_path, text_fields=["title", "year"]),
             cmd_args=[])
+
+
+def tiny_texts(tiny_lm, tmp_path):
+    config = make_config("LatentMamba", "tiny", config_dict=text_config(tiny_lm, tmp_path), cmd_args=[])
+    dataset = prepare_data(config, load_dataset(config))[0]._dataset
+    return item_text.item_texts(dataset, FIELDS, "{text} [ITEM]")
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_fine_tuned_item_model_starts_as_the_frozen_one(tiny_lm, tmp_path, pooling):
+    texts = tiny_texts(tiny_lm, tmp_path)
+    frozen = item_text.TextItemEmbedding(item_text.encode_texts(texts, tiny_lm, pooling, show_progress=False), 16,
+                                         with_id=False)
+    tuned = item_text.FineTunedTextItemEmbedding(texts, tiny_lm, pooling, 16, with_id=False, layers=1, batch_size=7)
+    tuned.proj.load_state_dict(frozen.proj.state_dict())
+    tuned.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(tuned.weight, frozen.weight, rtol=1e-4, atol=1e-5)
+        ids = torch.tensor([[0, 2, 5]])
+        torch.testing.assert_close(tuned(ids), frozen(ids), rtol=1e-4, atol=1e-5)
+
+
+def test_fine_tuning_trains_the_last_layers_only_and_keeps_the_pretrained_weights(tiny_lm, tmp_path):
+    config = make_config("LatentMamba", "tiny", config_dict=text_config(tiny_lm, tmp_path, text_finetune_layers=1,
+                                                                        train_positions="all"), cmd_args=[])
+    train = prepare_data(config, load_dataset(config))[0]
+    from recbole_mamba.quick_start import build_model
+
+    net = build_model(config, train._dataset)
+    encoder = net.item_embedding.encoder
+    pretrained = transformers.AutoModel.from_pretrained(tiny_lm)
+    for (name, p), q in zip(encoder.state_dict().items(), pretrained.state_dict().values()):
+        assert torch.equal(p, q), name  # the recommender's init left the encoder alone
+    net.calculate_loss(next(iter(train))).backward()
+    for name, p in encoder.named_parameters():
+        trained = name.startswith("layers.1.") or name.startswith("norm.")
+        assert p.requires_grad == trained, name
+        assert (p.grad is not None and p.grad.abs().sum() > 0) == trained, name
+
+
+def test_the_fine_tuned_table_is_recomputed_only_when_the_encoder_changes(tiny_lm, tmp_path, monkeypatch):
+    tuned = item_text.FineTunedTextItemEmbedding(tiny_texts(tiny_lm, tmp_path), tiny_lm, "last", 8, with_id=True,
+                                                 layers=2)
+    calls = []
+    forward = tuned.encoder.forward
+    monkeypatch.setattr(tuned.encoder, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    tuned.eval()
+    with torch.no_grad():
+        first = tuned.weight
+        tuned(torch.tensor([1, 2]))
+        tuned.proj.weight.add_(1.0)  # the projection is applied on every call, the encoder is not re-run
+        assert not torch.equal(tuned.weight, first)
+        n = len(calls)
+        tuned.trained_parameters()[0].add_(1.0)  # what an optimizer step does
+        tuned.weight
+    assert n == 1 and len(calls) == 2
+
+
+def test_fine_tuning_trains_through_the_entry_point_and_bad_layer_counts_fail(tiny_lm, tmp_path):
+    result = run("Mamba4Rec", "tiny", config_dict=text_config(tiny_lm, tmp_path, item_model="id+text",
+                                                              text_finetune_layers=2, train_positions="all"),
+                 cmd_args=[])
+    assert 0 <= result["test_result"]["ndcg@10"] <= 1
+    assert not (tmp_path / "item_text_cache").exists()  # nothing cached: the encoder is part of the model
+    with pytest.raises(ConfigError, match="text_finetune_layers must be 0"):
+        run("Mamba4Rec", "tiny", config_dict=text_config(tiny_lm, tmp_path, text_finetune_layers=3), cmd_args=[])
+    with pytest.raises(ConfigError, match="integer >= 0"):
+        make_config("Mamba4Rec", "tiny", config_dict=text_config(tiny_lm, tmp_path, text_finetune_layers=-1),
+                    cmd_args=[])
+
+
+def test_checkpointed_fine_tuning_has_the_gradients_of_the_plain_one(tiny_lm, tmp_path):
+    tuned = item_text.FineTunedTextItemEmbedding(tiny_texts(tiny_lm, tmp_path), tiny_lm, "mean", 8, with_id=False,
+                                                 layers=2)
+    tuned.train()  # the tiny Llama has no dropout: training mode is deterministic
+    assert tuned.encoder.is_gradient_checkpointing
+    params = tuned.trained_parameters() + list(tuned.proj.parameters())
+    target = torch.randn(tuned.num_embeddings, 8)
+
+    def value_and_grads():
+        tuned._vectors = None
+        loss = (tuned.weight * target).sum()
+        return loss.detach(), torch.autograd.grad(loss, params)
+
+    checkpointed = value_and_grads()
+    tuned.encoder.gradient_checkpointing_disable()
+    plain = value_and_grads()
+    torch.testing.assert_close(checkpointed[0], plain[0])
+    for a, b in zip(checkpointed[1], plain[1]):
+        torch.testing.assert_close(a, b)

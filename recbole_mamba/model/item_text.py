@@ -22,6 +22,7 @@ from recbole_mamba.errors import ConfigError
 
 ITEM_MODELS = ("id", "text", "id+text")
 POOLINGS = ("mean", "last")
+MAX_TOKENS = 128  # tokens kept of one item's text
 
 
 def encoder_path(name):
@@ -64,13 +65,8 @@ def item_texts(dataset, fields, template):
     return texts
 
 
-@torch.no_grad()
-def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, show_progress=True):
-    """[len(texts), d] float32 vectors of `texts` from the model folder `path` (cached under `cache_dir`)."""
-    key = hashlib.sha256(json.dumps([os.path.abspath(path), pooling, texts]).encode()).hexdigest()[:20]
-    cache = os.path.join(cache_dir, f"item_text_{key}.pt") if cache_dir else None
-    if cache and os.path.isfile(cache):
-        return torch.load(cache, weights_only=True)
+def load_encoder(path):
+    """(tokenizer, model) of the local model folder `path`, offline, without remote code, right padding."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModel, AutoTokenizer
 
@@ -78,7 +74,33 @@ def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, sho
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     tokenizer.padding_side = "right"
-    model = AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=False).eval()
+    model = AutoModel.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    return tokenizer, model
+
+
+def tokenize(tokenizer, texts):
+    return tokenizer([t or " " for t in texts], padding=True, truncation=True, max_length=MAX_TOKENS,
+                     return_tensors="pt")
+
+
+def pool(hidden, attention_mask, pooling):
+    """[b d] item vectors from token states [b T d]: the mean over real tokens, or the last real token's state."""
+    if pooling == "mean":
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # [b T 1]
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+    last = attention_mask.sum(1) - 1  # the last real token of each text
+    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+
+
+@torch.no_grad()
+def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, show_progress=True):
+    """[len(texts), d] float32 vectors of `texts` from the model folder `path` (cached under `cache_dir`)."""
+    key = hashlib.sha256(json.dumps([os.path.abspath(path), pooling, texts]).encode()).hexdigest()[:20]
+    cache = os.path.join(cache_dir, f"item_text_{key}.pt") if cache_dir else None
+    if cache and os.path.isfile(cache):
+        return torch.load(cache, weights_only=True)
+    tokenizer, model = load_encoder(path)
+    model.eval()
     batches = range(0, len(texts), batch_size)
     if show_progress:
         from tqdm import tqdm
@@ -86,16 +108,9 @@ def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, sho
         batches = tqdm(batches, desc="embedding item texts", unit="batch", ncols=100)
     out = []
     for start in batches:
-        enc = tokenizer([t or " " for t in texts[start:start + batch_size]], padding=True, truncation=True,
-                        max_length=128, return_tensors="pt")
+        enc = tokenize(tokenizer, texts[start:start + batch_size])
         hidden = model(**enc).last_hidden_state.float()  # [b T d]
-        mask = enc["attention_mask"].unsqueeze(-1).float()  # [b T 1]
-        if pooling == "mean":
-            vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        else:
-            last = enc["attention_mask"].sum(1) - 1  # the last real token of each text
-            vec = hidden[torch.arange(hidden.shape[0]), last]
-        out.append(vec)
+        out.append(pool(hidden, enc["attention_mask"], pooling))
     vectors = torch.cat(out)
     vectors[0] = 0  # padding
     if cache:
@@ -105,13 +120,17 @@ def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, sho
     return vectors
 
 
+def unit_rows(vectors):
+    return vectors / vectors.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+
+
 class TextItemEmbedding(nn.Module):
     """An nn.Embedding stand-in: item i is W t_i + b (t_i its frozen text vector), plus an ID embedding with
     `with_id`; row 0 (padding) is zero. `forward(ids)` looks rows up, `weight` is the whole [I H] table."""
 
     def __init__(self, vectors, hidden_size, with_id):
         super().__init__()
-        self.register_buffer("text", vectors / vectors.norm(dim=-1, keepdim=True).clamp(min=1e-6), persistent=False)
+        self.register_buffer("text", unit_rows(vectors), persistent=False)
         self.proj = nn.Linear(vectors.shape[1], hidden_size)
         self.id_embedding = nn.Embedding(vectors.shape[0], hidden_size, padding_idx=0) if with_id else None
         self.embedding_dim, self.num_embeddings = hidden_size, vectors.shape[0]
@@ -125,6 +144,78 @@ class TextItemEmbedding(nn.Module):
         return self.forward(torch.arange(self.num_embeddings, device=self.text.device))
 
 
+def block_list(encoder):
+    """The encoder's stack of transformer blocks: its largest nn.ModuleList (BERT's encoder.layer, Llama's layers)."""
+    lists = [m for m in encoder.modules() if isinstance(m, nn.ModuleList)]
+    if not lists:
+        raise ConfigError(f"text_finetune_layers: {type(encoder).__name__} has no list of layers to fine-tune")
+    return max(lists, key=len)
+
+
+class FineTunedTextItemEmbedding(nn.Module):
+    """Item i is W v_i + b (+ an ID embedding with `with_id`), v_i = pool(LM(text_i)) / |.| with the LM's last
+    `layers` blocks and its final norm trained with the recommender (Hydra/HLLM's fine-tuned item model); the
+    embeddings and lower blocks stay frozen. The [I H] table is recomputed only when a trained weight has changed
+    (once per training step, once per evaluation), `batch_size` texts at a time; gradient checkpointing in training.
+    Same interface as TextItemEmbedding; at initialisation both give the same table."""
+
+    def __init__(self, texts, path, pooling, hidden_size, with_id, layers, batch_size=256):
+        super().__init__()
+        tokenizer, self.encoder = load_encoder(path)
+        enc = tokenize(tokenizer, texts)
+        self.register_buffer("input_ids", enc["input_ids"], persistent=False)  # [I T]
+        self.register_buffer("attention_mask", enc["attention_mask"], persistent=False)  # [I T]
+        blocks = block_list(self.encoder)
+        if not 0 < layers <= len(blocks):
+            raise ConfigError(f"text_finetune_layers must be 0 (frozen) to {len(blocks)} for this encoder, "
+                              f"got {layers}")
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+            p._no_reinit = True  # the recommender's init_weights must keep the pretrained weights
+        for p in blocks[len(blocks) - layers:].parameters():
+            p.requires_grad_(True)
+        for name, child in self.encoder.named_children():  # a final norm after the blocks (Llama's `norm`)
+            if "norm" in name.lower() or name in ("ln_f", "final_layer_norm"):
+                child.requires_grad_(True)
+        if getattr(self.encoder, "supports_gradient_checkpointing", False):
+            kwargs = {"use_reentrant": False}  # the frozen inputs of the trained blocks need no grad
+            if hasattr(self.encoder, "activation_checkpointing_enable"):  # the name from transformers 5.x on
+                self.encoder.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                self.encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        self.pooling, self.batch_size = pooling, batch_size
+        self.proj = nn.Linear(self.encoder.config.hidden_size, hidden_size)
+        self.id_embedding = nn.Embedding(len(texts), hidden_size, padding_idx=0) if with_id else None
+        self.embedding_dim, self.num_embeddings = hidden_size, len(texts)
+        self._vectors, self._key = None, None  # the last text_vectors() and the weights' versions then
+
+    def trained_parameters(self):
+        return [p for p in self.encoder.parameters() if p.requires_grad]
+
+    def text_vectors(self):
+        """[I d] unit item vectors from the encoder, padding row zero."""
+        out = []
+        for start in range(0, self.num_embeddings, self.batch_size):
+            ids = self.input_ids[start:start + self.batch_size]
+            mask = self.attention_mask[start:start + self.batch_size]
+            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # [b T d]
+            out.append(pool(hidden.float(), mask, self.pooling))
+        vectors = unit_rows(torch.cat(out))
+        return vectors * (torch.arange(self.num_embeddings, device=vectors.device) > 0).unsqueeze(-1)
+
+    @property
+    def weight(self):
+        key = (self.training, torch.is_grad_enabled(), tuple(p._version for p in self.trained_parameters()))
+        if self._vectors is None or key != self._key or self._vectors.device != self.proj.weight.device:
+            self._vectors, self._key = self.text_vectors(), key  # the encoder runs here, not on every lookup
+        rows = self.proj(self._vectors) * (torch.arange(self.num_embeddings, device=self._vectors.device) > 0
+                                           ).unsqueeze(-1)
+        return rows + self.id_embedding.weight if self.id_embedding is not None else rows
+
+    def forward(self, ids):
+        return self.weight[ids]
+
+
 def validate_item_model(config):
     if config["item_model"] not in (None, *ITEM_MODELS):
         raise ConfigError(f"item_model must be one of {', '.join(ITEM_MODELS)}, got {config['item_model']!r}")
@@ -135,6 +226,9 @@ def validate_item_model(config):
                           "(e.g. [movie_title, genre])")
     if config["text_pooling"] not in POOLINGS:
         raise ConfigError(f"text_pooling must be one of {', '.join(POOLINGS)}, got {config['text_pooling']!r}")
+    layers = config["text_finetune_layers"]
+    if layers is not None and (not isinstance(layers, int) or isinstance(layers, bool) or layers < 0):
+        raise ConfigError(f"text_finetune_layers must be an integer >= 0, got {layers!r}")
     encoder_path(config["text_encoder"])
 
 
@@ -146,6 +240,9 @@ def build_item_embedding(config, dataset, n_items, hidden_size):
     path = encoder_path(config["text_encoder"])
     texts = item_texts(dataset, list(config["text_fields"]), config["text_template"] or "{text}")
     cache_dir = config["text_cache_dir"] or os.path.join(config["checkpoint_dir"] or "saved", "item_text_cache")
+    if config["text_finetune_layers"]:
+        return FineTunedTextItemEmbedding(texts, path, config["text_pooling"], hidden_size, choice == "id+text",
+                                          config["text_finetune_layers"])
     vectors = encode_texts(texts, path, config["text_pooling"], cache_dir=cache_dir,
                            show_progress=bool(config["show_progress"]))
     return TextItemEmbedding(vectors, hidden_size, with_id=choice == "id+text")

@@ -150,7 +150,8 @@ def make_norm(kind, dim, eps=1e-12):
 
 
 def init_weights(module, std=0.02):
-    """RecBole-style init (normal(0, std) weights, zero biases) that leaves Mamba's `_no_reinit` tensors alone."""
+    """RecBole-style init (normal(0, std) weights, zero biases) that leaves `_no_reinit` tensors alone (Mamba's
+    A and dt, a pretrained text encoder's weights)."""
     if isinstance(module, (nn.Linear, nn.Embedding, HeadwiseLinear)):
         if not getattr(module.weight, "_no_reinit", False):
             module.weight.data.normal_(mean=0.0, std=std)
@@ -159,7 +160,7 @@ def init_weights(module, std=0.02):
     if isinstance(module, (nn.Linear, HeadwiseLinear)) and module.bias is not None:
         if not getattr(module.bias, "_no_reinit", False):
             module.bias.data.zero_()
-    elif isinstance(module, (nn.LayerNorm, nn.RMSNorm)):
+    elif isinstance(module, (nn.LayerNorm, nn.RMSNorm)) and not getattr(module.weight, "_no_reinit", False):
         module.weight.data.fill_(1.0)
         if getattr(module, "bias", None) is not None:
             module.bias.data.zero_()
