@@ -22,6 +22,10 @@ def summary_table(result):
     for key in dict.fromkeys([*valid, *test]):
         cells = [f"{float(d[key]):7.4f}" if key in d else f"{'–':>7}" for d in (valid, test)]
         lines.append(f"  {key:<{width}}  {cells[0]}  {cells[1]}")
+    for name, parts in (result.get("by_domain") or {}).items():  # a union of datasets: each domain alone
+        cells = "  ".join(f"{split} {k} {float(v):.4f}" for split in ("valid", "test")
+                          for k, v in (parts.get(split) or {}).items() if k.startswith("ndcg"))
+        lines.append(f"  {name}: {cells}")
     cost = [f"parameters {result['params']:,}", f"epochs {result['epochs']}"]
     if result.get("best_epoch") is not None:
         cost.append(f"best epoch {result['best_epoch']}")

@@ -22,6 +22,7 @@ compat.apply()
 from recbole.config import Config as RecBoleConfig  # noqa: E402
 from recbole.utils import ModelType  # noqa: E402
 
+from recbole_mamba import multidomain  # noqa: E402
 from recbole_mamba.errors import ConfigError  # noqa: E402
 from recbole_mamba.utils import get_model  # noqa: E402
 
@@ -34,9 +35,11 @@ def property_file(*parts):
 
 
 def property_layers(model, dataset, sequential=True):
-    """Our property files for one run, lowest precedence first (the order of this module's docstring)."""
+    """Our property files for one run, lowest precedence first (the order of this module's docstring); a union of
+    datasets (a+b, recbole_mamba.multidomain) takes each one's dataset file, in its order."""
     base = [property_file("quick_start_config", "sequential.yaml")] if sequential else []
-    return base + [property_file("model", f"{model}.yaml"), property_file("dataset", f"{dataset}.yaml"),
+    names = multidomain.domains(dataset) or [dataset]
+    return base + [property_file("model", f"{model}.yaml"), *[property_file("dataset", f"{n}.yaml") for n in names],
                    property_file("model", model, f"{dataset}.yaml")]
 
 
@@ -110,12 +113,20 @@ class Config(RecBoleConfig):
     def _load_internal_config_dict(self, model, model_class, dataset):
         super()._load_internal_config_dict(model, model_class, dataset)
         sequential = self.internal_config_dict["MODEL_TYPE"] == ModelType.SEQUENTIAL
-        dataset_file = property_file("dataset", f"{dataset}.yaml")
+        dataset_files = [property_file("dataset", f"{n}.yaml") for n in multidomain.domains(dataset) or [dataset]]
         for file in property_layers(model, dataset, sequential):
             if os.path.isfile(file):
                 loaded = self._update_internal_config_dict(file) or {}
-                if file == dataset_file:
+                if file in dataset_files:
                     self.parameters["Dataset"] += [k for k in loaded if k not in self.parameters["Dataset"]]
+
+    def _set_default_parameters(self):
+        sources = self.final_config_dict.get("data_path")
+        super()._set_default_parameters()
+        if multidomain.domains(self.dataset):  # the union is written under checkpoint_dir by load_dataset
+            self.final_config_dict["union_sources"] = sources
+            self.final_config_dict["data_path"] = os.path.join(
+                self.final_config_dict.get("checkpoint_dir") or "saved", "datasets", self.dataset)
 
     def _default_bpr_sampling(self):
         # our sequential base turns negative sampling off (CE); BPR needs one negative per positive

@@ -8,6 +8,7 @@ from logging import getLogger
 import numpy as np
 import torch
 
+from recbole_mamba import multidomain
 from recbole_mamba.config import Config, check_config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.model.abstract_recommender import (CAUSAL_RECBOLE_MODELS, EveryPositionMixin,
@@ -93,8 +94,11 @@ def check_sequences(config, dataset):
 
 
 def check_dataset(config):
-    """Raise DatasetNotFoundError (naming the paths tried) unless the dataset's atomic files can be read."""
+    """Raise DatasetNotFoundError (naming the paths tried) unless the dataset's atomic files can be read (a union
+    of datasets, a+b, is written first: recbole_mamba.multidomain)."""
     name, path = config["dataset"], config["data_path"]
+    if multidomain.domains(name):
+        multidomain.write_union(multidomain.domains(name), config["union_sources"], path)
     names = config["benchmark_filename"] or [None]
     inter_files = [os.path.join(path, f"{name}.{part}.inter" if part else f"{name}.inter") for part in names]
     if all(os.path.isfile(f) for f in inter_files):
@@ -203,6 +207,11 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                                   f"{config['model']} has ID embeddings only")
             load_col = dict(config["load_col"] or {})
             load_col["item"] = list(dict.fromkeys([config["ITEM_ID_FIELD"], *config["text_fields"]]))
+            config["load_col"] = load_col
+        if multidomain.domains(config["dataset"]):  # each item's domain: ranking within it, metrics per domain
+            load_col = dict(config["load_col"] or {})
+            load_col["item"] = list(dict.fromkeys([config["ITEM_ID_FIELD"], *(load_col.get("item") or []),
+                                                   multidomain.DOMAIN_FIELD]))
             config["load_col"] = load_col
     return config
 
@@ -324,6 +333,8 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     logger.info(set_color("trainable parameters", "blue") + f": {params}")
 
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
+    item_domain = domain_of_items(dataset_obj, config)
+    trainer.item_domain = item_domain  # None for one dataset
     timer = TrainingRecorder(trainer)
     if resume:
         trainer.resume_checkpoint(resume, resumed)
@@ -333,6 +344,12 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         train_data, valid_data, saved=saved, show_progress=config["show_progress"], verbose=verbose)
     test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=config["show_progress"])
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    by_domain = {}
+    if item_domain is not None:  # the best model (loaded by the test evaluation) on each domain's users alone
+        for split, data in (("valid", valid_data), ("test", test_data)):
+            for name, part in domain_loaders(config, data, item_domain, dataset_obj):
+                by_domain.setdefault(name, {})[split] = dict(trainer.evaluate(part, load_best_model=False))
+                logger.info(set_color(f"{split} {name}", "yellow") + f": {readable(by_domain[name][split])}")
 
     logger.info(set_color("best valid ", "yellow") + f": {readable(best_valid_result)}")
     logger.info(set_color("test result", "yellow") + f": {readable(test_result)}")
@@ -356,7 +373,30 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         "train_s_to_best": timer.seconds_to(best_epoch),
         "peak_gpu_mem_gib": peak,
         "saved_model_file": trainer.saved_model_file if saved else None,
+        **({"by_domain": by_domain} if by_domain else {}),
     }
+
+
+def domain_of_items(dataset, config):
+    """[I] domain id of every internal item id of a union of datasets (recbole_mamba.multidomain), else None."""
+    if not multidomain.domains(config["dataset"]):
+        return None
+    return dataset.item_feat[multidomain.DOMAIN_FIELD]
+
+
+def domain_loaders(config, data, item_domain, dataset):
+    """[(domain name, a full-ranking loader of `data`'s users of that domain)]: a user's domain is its first
+    history item's."""
+    from recbole.data.dataloader import FullSortEvalDataLoader
+
+    feat = data._dataset.inter_feat
+    user_domain = item_domain[feat[config["ITEM_ID_FIELD"] + config["LIST_SUFFIX"]][:, 0]]
+    out = []
+    for domain_id in torch.unique(user_domain).tolist():
+        part = data._dataset.copy(feat[user_domain == domain_id])
+        name = dataset.id2token(multidomain.DOMAIN_FIELD, domain_id)
+        out.append((str(name), FullSortEvalDataLoader(config, part, data._sampler, shuffle=False)))
+    return out
 
 
 __all__ = ["run", "make_config", "load_dataset", "check_dataset", "ConfigError", "property_file"]

@@ -146,6 +146,7 @@ class SafeTrainerMixin:
     _loop_logged = False
     _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
     recorder = None  # quick_start.TrainingRecorder, whose history a resumable checkpoint carries
+    item_domain = None  # [I] domain of each item of a union of datasets (recbole_mamba.multidomain)
 
     def _checkpoint_state(self, epoch, with_optimizer=True):
         state = {
@@ -231,6 +232,10 @@ class SafeTrainerMixin:
         if self.config["eval_filter_seen"] and item_seq in interaction:
             seen = interaction[item_seq].to(scores.device)  # [B L], 0 = padding
             scores = scores.scatter(1, seen, -torch.inf)  # padding is item 0, already -inf
+        if self.item_domain is not None and item_seq in interaction:  # a union of datasets: rank within the domain
+            item_domain = self.item_domain.to(scores.device)  # [I]
+            user_domain = item_domain[interaction[item_seq][:, 0].to(scores.device)]  # [B]: its first item's
+            scores = scores.masked_fill(item_domain.unsqueeze(0) != user_domain.unsqueeze(1), -torch.inf)
         return interaction, scores, positive_u, positive_i
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):

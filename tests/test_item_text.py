@@ -191,3 +191,19 @@ def test_checkpointed_fine_tuning_has_the_gradients_of_the_plain_one(tiny_lm, tm
     torch.testing.assert_close(checkpointed[0], plain[0])
     for a, b in zip(checkpointed[1], plain[1]):
         torch.testing.assert_close(a, b)
+
+
+def test_cached_vectors_serve_a_machine_without_the_encoder(tiny_lm, tmp_path):
+    import shutil
+
+    folder = tmp_path / "elsewhere" / "tiny_encoder"
+    shutil.copytree(tiny_lm, folder)
+    cache = str(tmp_path / "cache")
+    first = run("Mamba4Rec", "tiny", config_dict=text_config(str(folder), tmp_path, text_cache_dir=cache), cmd_args=[])
+    shutil.rmtree(folder.parent)  # the GPU machine: the cache file, no encoder, the same name
+    second = run("Mamba4Rec", "tiny", config_dict=text_config("/nowhere/tiny_encoder", tmp_path, text_cache_dir=cache),
+                 cmd_args=[])
+    assert second["test_result"] == first["test_result"]
+    with pytest.raises(ConfigError, match="neither 'minilm' nor a local model folder"):  # nothing cached there
+        make_config("Mamba4Rec", "tiny", config_dict=text_config("/nowhere/tiny_encoder", tmp_path,
+                                                                 text_cache_dir=str(tmp_path / "empty")), cmd_args=[])

@@ -92,13 +92,34 @@ def pool(hidden, attention_mask, pooling):
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
 
+def encoder_name(encoder):
+    """What the vector cache is keyed by: `minilm`, or a model folder's last path component (so that a cache
+    computed on one machine serves another, where the folder may live elsewhere or not at all)."""
+    return encoder if encoder == "minilm" else os.path.basename(os.path.normpath(str(encoder)))
+
+
+def cache_file(cache_dir, encoder, pooling, texts):
+    key = hashlib.sha256(json.dumps([encoder_name(encoder), pooling, texts]).encode()).hexdigest()[:20]
+    return os.path.join(cache_dir, f"item_text_{key}.pt")
+
+
+def cached_vectors_exist(config):
+    directory = text_cache_dir(config)
+    return os.path.isdir(directory) and any(f.startswith("item_text_") for f in os.listdir(directory))
+
+
+def text_cache_dir(config):
+    return config["text_cache_dir"] or os.path.join(config["checkpoint_dir"] or "saved", "item_text_cache")
+
+
 @torch.no_grad()
-def encode_texts(texts, path, pooling="mean", batch_size=64, cache_dir=None, show_progress=True):
-    """[len(texts), d] float32 vectors of `texts` from the model folder `path` (cached under `cache_dir`)."""
-    key = hashlib.sha256(json.dumps([os.path.abspath(path), pooling, texts]).encode()).hexdigest()[:20]
-    cache = os.path.join(cache_dir, f"item_text_{key}.pt") if cache_dir else None
+def encode_texts(texts, encoder, pooling="mean", batch_size=64, cache_dir=None, show_progress=True):
+    """[len(texts), d] float32 vectors of `texts` from `encoder` (`minilm` or a model folder), cached under
+    `cache_dir` by encoder name, pooling and texts: a cached file needs no encoder."""
+    cache = cache_file(cache_dir, encoder, pooling, texts) if cache_dir else None
     if cache and os.path.isfile(cache):
         return torch.load(cache, weights_only=True)
+    path = encoder_path(encoder)
     tokenizer, model = load_encoder(path)
     model.eval()
     batches = range(0, len(texts), batch_size)
@@ -229,7 +250,11 @@ def validate_item_model(config):
     layers = config["text_finetune_layers"]
     if layers is not None and (not isinstance(layers, int) or isinstance(layers, bool) or layers < 0):
         raise ConfigError(f"text_finetune_layers must be an integer >= 0, got {layers!r}")
-    encoder_path(config["text_encoder"])
+    try:
+        encoder_path(config["text_encoder"])
+    except ConfigError:  # vectors computed elsewhere (e.g. on a CPU machine, carried to a GPU one) suffice
+        if layers or not cached_vectors_exist(config):
+            raise
 
 
 def build_item_embedding(config, dataset, n_items, hidden_size):
@@ -237,12 +262,10 @@ def build_item_embedding(config, dataset, n_items, hidden_size):
     choice = config["item_model"] or "id"
     if choice == "id":
         return nn.Embedding(n_items, hidden_size, padding_idx=0)
-    path = encoder_path(config["text_encoder"])
     texts = item_texts(dataset, list(config["text_fields"]), config["text_template"] or "{text}")
-    cache_dir = config["text_cache_dir"] or os.path.join(config["checkpoint_dir"] or "saved", "item_text_cache")
     if config["text_finetune_layers"]:
-        return FineTunedTextItemEmbedding(texts, path, config["text_pooling"], hidden_size, choice == "id+text",
-                                          config["text_finetune_layers"])
-    vectors = encode_texts(texts, path, config["text_pooling"], cache_dir=cache_dir,
+        return FineTunedTextItemEmbedding(texts, encoder_path(config["text_encoder"]), config["text_pooling"],
+                                          hidden_size, choice == "id+text", config["text_finetune_layers"])
+    vectors = encode_texts(texts, config["text_encoder"], config["text_pooling"], cache_dir=text_cache_dir(config),
                            show_progress=bool(config["show_progress"]))
     return TextItemEmbedding(vectors, hidden_size, with_id=choice == "id+text")
