@@ -9,7 +9,8 @@ For each L (batch = tokens // L, D = 64) it times, with CUDA events after warm-u
   full layers RecBole's SASRec TransformerLayer (2 heads, inner 256), torch's SDPA encoder layer,
               our LatentMamba layer (defaults of properties/model/LatentMamba.yaml) and Mamba4Rec layer;
   scan only   selective_scan per backend at LatentMamba's and Mamba1's scan shapes, with the floor
-              bytes-that-must-move / measured copy bandwidth (inputs read + outputs written, fwd + bwd).
+              bytes-that-must-move / measured copy bandwidth (inputs read + outputs written, fwd + bwd);
+  saved       (--parts saved) what one layer's forward keeps for its backward, by submodule (activation memory).
 Peak memory is max_memory_allocated during the timed steps minus what was allocated before.
 Prints one JSON line per row and a Markdown table at the end; a row that cannot run says why.
 """
@@ -162,6 +163,53 @@ def full_layer_rows(args, L, batch, D):
     return rows
 
 
+def saved_bytes(module, x):
+    """{innermost submodule: bytes autograd keeps for the backward} of one forward of `module` on x: each storage
+    counted once, where it is first saved; parameters left out (they are resident anyway)."""
+    stack, totals, seen = ["(top)"], {}, {p.untyped_storage().data_ptr() for p in module.parameters()}
+    handles = []
+    for name, sub in module.named_modules():
+        handles.append(sub.register_forward_pre_hook(lambda m, a, name=name or "(top)": stack.append(name)))
+        handles.append(sub.register_forward_hook(lambda m, a, o: stack.pop() and None))  # None: output kept
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            totals[stack[-1]] = totals.get(stack[-1], 0) + storage.nbytes()
+        return t
+
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            module(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return totals
+
+
+def saved_rows(args, L, batch, D):
+    """Activation memory by part: what one layer's forward keeps for its backward, in MiB per part."""
+    rows = []
+    x = torch.randn(batch, L, D, device=DEV, requires_grad=True)
+    backend = args.backends[0]
+    layers = [("layer SASRec (RecBole)", lambda: RecBoleSASRecLayer(D)),
+              ("layer torch SDPA encoder", lambda: SDPAEncoderLayer(D)),
+              (f"layer LatentMamba {backend}",
+               lambda: LatentMambaLayer(model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L))]
+    for name, make in layers:
+        try:
+            parts = saved_bytes(make().to(DEV), x)
+        except Exception as exc:  # e.g. out of memory at a long L
+            rows.append({"name": f"saved {name}", "L": L, "error": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        total = sum(parts.values())
+        rows.append({"name": f"saved {name}", "L": L, "B": batch, "saved_MiB": round(total / 2**20, 1),
+                     "parts_MiB": {k: round(v / 2**20, 1) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def copy_bandwidth():
     """Bytes read + written per second by a large device copy (the achievable-bandwidth yardstick)."""
     n = (1 << 28) if DEV == "cuda" else (1 << 24)
@@ -207,6 +255,8 @@ def table(rows, lengths):
                 cells.append("–")
             elif "error" in r:
                 cells.append("error")
+            elif "saved_MiB" in r:
+                cells.append(f"saved {r['saved_MiB']:.0f} MiB")
             else:
                 floor = f" {r['x_floor']}x floor" if "x_floor" in r else ""
                 cells.append(f"{r['ms']:.2f} ({r.get('peak_MiB', '–')}){floor}")
@@ -243,6 +293,8 @@ def main():
             rows += full_layer_rows(args, L, batch, args.d_model)
         if "scan" in parts:
             rows += scan_rows(args, L, batch, bandwidth)
+        if "saved" in parts:
+            rows += saved_rows(args, L, batch, args.d_model)
     print()
     print(table(rows, lengths))
     if args.out:
