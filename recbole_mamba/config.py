@@ -43,6 +43,10 @@ def property_layers(model, dataset, sequential=True):
                    property_file("model", model, f"{dataset}.yaml")]
 
 
+# how the run that wrote a checkpoint was spread over processes: not a setting of the model or of a resumed run
+PROCESS_KEYS = ("nproc", "world_size", "ip", "port", "offset", "local_rank")
+
+
 def checkpoint_settings(state):
     """The config_dict that rebuilds the run which wrote checkpoint `state`.
 
@@ -58,7 +62,8 @@ def checkpoint_settings(state):
             with open(file) as f:
                 keys = yaml.safe_load(f) or {}
             pinned.update({key: final[key] for key in keys if key in final})
-    return {**pinned, **(state.get("run_config") or {})}
+    run_config = {k: v for k, v in (state.get("run_config") or {}).items() if k not in PROCESS_KEYS}
+    return {**pinned, **run_config}
 
 
 class Config(RecBoleConfig):
@@ -127,6 +132,20 @@ class Config(RecBoleConfig):
             self.final_config_dict["union_sources"] = sources
             self.final_config_dict["data_path"] = os.path.join(
                 self.final_config_dict.get("checkpoint_dir") or "saved", "datasets", self.dataset)
+
+    def _init_device(self):
+        if "local_rank" not in self.final_config_dict:  # one process (the launcher of several included)
+            return super()._init_device()
+        from recbole_mamba import distributed  # a rank of recbole_mamba.distributed.launch
+
+        d = self.final_config_dict
+        gpu_id = d["gpu_id"]
+        d["gpu_id"] = ",".join(map(str, gpu_id)) if isinstance(gpu_id, (tuple, list)) else str(gpu_id)
+        os.environ["CUDA_VISIBLE_DEVICES"] = d["gpu_id"]
+        d["device"] = distributed.init_process_group(self)
+        d["single_spec"] = False
+        if d["local_rank"] + (d.get("offset") or 0) != 0:
+            d["state"], d["show_progress"], d["verbose"] = "error", False, False
 
     def _default_bpr_sampling(self):
         # our sequential base turns negative sampling off (CE); BPR needs one negative per positive

@@ -8,7 +8,7 @@ from logging import getLogger
 import numpy as np
 import torch
 
-from recbole_mamba import multidomain
+from recbole_mamba import distributed, multidomain
 from recbole_mamba.config import Config, check_config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.model.abstract_recommender import (CAUSAL_RECBOLE_MODELS, EveryPositionMixin,
@@ -312,6 +312,10 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         resumed = load_resumable(resume)
         model, dataset, config_dict = resume_settings(resumed, model, dataset, config_dict)
     config = make_config(model, dataset, config_file_list, config_dict, cmd_args)
+    if distributed.wanted(config):  # nproc > 1: this process starts the ranks and returns rank 0's result
+        check_dataset(config)
+        return distributed.launch(_run_rank, config, model, dataset, config_file_list, config_dict, cmd_args,
+                                  saved, verbose, resume)
     init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
     logger = getLogger()
@@ -324,6 +328,10 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     dataset_obj = load_dataset(config)
     logger.info(dataset_obj)
     train_data, valid_data, test_data = prepare_data(config, dataset_obj)
+    decimals = config["metric_decimal_place"]
+    if not config["single_spec"]:  # a rank: its own users to evaluate, metrics unrounded until reduced
+        valid_data, test_data = distributed.shard(config, valid_data), distributed.shard(config, test_data)
+        config["metric_decimal_place"] = distributed.EXACT_DECIMALS
 
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model_obj = build_model(config, train_data._dataset).to(config["device"])
@@ -333,6 +341,9 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     logger.info(set_color("trainable parameters", "blue") + f": {params}")
 
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
+    trainer.metric_decimals = decimals
+    if not config["single_spec"]:
+        trainer.saved_model_file = distributed.same_on_every_rank(trainer.saved_model_file)
     item_domain = domain_of_items(dataset_obj, config)
     trainer.item_domain = item_domain  # None for one dataset
     timer = TrainingRecorder(trainer)
@@ -342,6 +353,8 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         torch.cuda.reset_peak_memory_stats()
     best_valid_score, best_valid_result = trainer.fit(
         train_data, valid_data, saved=saved, show_progress=config["show_progress"], verbose=verbose)
+    if not config["single_spec"]:
+        torch.distributed.barrier()  # rank 0 has written the best model
     test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=config["show_progress"])
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
     by_domain = {}
@@ -377,6 +390,18 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     }
 
 
+def _run_rank(local_rank, settings, out, model, dataset, config_file_list, config_dict, cmd_args, saved, verbose,
+              resume):
+    """One rank of a run with nproc > 1 (recbole_mamba.distributed.launch)."""
+    try:
+        result = run(model, dataset, config_file_list, {**(config_dict or {}), **settings, "local_rank": local_rank},
+                     cmd_args, saved=saved, verbose=verbose, resume=resume)
+        distributed.leave_result(out, local_rank + settings["offset"], result)
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
 def domain_of_items(dataset, config):
     """[I] domain id of every internal item id of a union of datasets (recbole_mamba.multidomain), else None."""
     if not multidomain.domains(config["dataset"]):
@@ -395,7 +420,8 @@ def domain_loaders(config, data, item_domain, dataset):
     for domain_id in torch.unique(user_domain).tolist():
         part = data._dataset.copy(feat[user_domain == domain_id])
         name = dataset.id2token(multidomain.DOMAIN_FIELD, domain_id)
-        out.append((str(name), FullSortEvalDataLoader(config, part, data._sampler, shuffle=False)))
+        with distributed.single_spec_loaders(config):  # `data` is this rank's share already
+            out.append((str(name), FullSortEvalDataLoader(config, part, data._sampler, shuffle=False)))
     return out
 
 

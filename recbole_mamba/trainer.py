@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from recbole_mamba import distributed
 from recbole_mamba.errors import ConfigError, RecBoleMambaError
 
 
@@ -147,6 +148,28 @@ class SafeTrainerMixin:
     _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
     recorder = None  # quick_start.TrainingRecorder, whose history a resumable checkpoint carries
     item_domain = None  # [I] domain of each item of a union of datasets (recbole_mamba.multidomain)
+
+    metric_decimals = None  # the user's metric_decimal_place, where ranks compute unrounded metrics
+    _eval_rows = 0
+
+    def __init__(self, config, model):
+        if config["single_spec"]:
+            return super().__init__(config, model)
+        from torch.nn.parallel import DistributedDataParallel
+
+        with distributed.single_spec_loaders(config):  # RecBole's DistributedDataParallel call is GPU-only
+            super().__init__(config, model)
+        ids = [config["local_rank"]] if config["device"].type == "cuda" else None
+        self.distributed_model = DistributedDataParallel(self.model, device_ids=ids)
+
+    def evaluate(self, eval_data, *args, **kwargs):
+        self._eval_rows = len(eval_data._dataset)  # this rank's users (one row each under leave-one-out)
+        return super().evaluate(eval_data, *args, **kwargs)
+
+    def _map_reduce(self, result, num_sample):
+        """Exact: the mean over every user of every rank (RecBole's weighs ranks by their number of batches)."""
+        decimals = self.metric_decimals if self.metric_decimals is not None else self.config["metric_decimal_place"]
+        return distributed.reduce_exact(result, self._eval_rows, self.device, decimals)
 
     def _checkpoint_state(self, epoch, with_optimizer=True):
         state = {
