@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from conftest import DATA_DIR, TINY
+from conftest import TINY
 from recbole_mamba import distributed
 from recbole_mamba.quick_start import make_config, run
 
