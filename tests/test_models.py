@@ -33,7 +33,7 @@ def test_recbole_baselines_run_through_our_entry(model, tiny_config):
     ("HMamba", {"variant": "full", "manifold": "poincare"}),
     ("HMamba", {"variant": "half", "manifold": "lorentz"}),
     ("HMamba", {"variant": "half", "manifold": "poincare", "learn_curvature": False}),
-    ("HMamba", {"hyperbolic_score": "squared_distance", "learn_temperature": True}),
+    ("HMamba", {"hyperbolic_score": "distance", "learn_temperature": True}),  # the default is squared_distance
 ])
 def test_mamba_models_train_and_learn(model, extra, tiny_config):
     # the tiny data follows item chains: a model that learned anything beats random ranking (hit@10 ~ 10/60)
