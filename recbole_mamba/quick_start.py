@@ -298,7 +298,7 @@ def resume_settings(state, model=None, dataset=None, config_dict=None):
 
 
 def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None, saved=True,
-        verbose=True, resume=None):
+        verbose=True, resume=None, on_validation=None):
     """Train, validate and test one model; returns RecBole's result dict plus cost figures.
 
     Keys: best_valid_score, valid_score_bigger, best_valid_result, test_result, model, dataset,
@@ -306,6 +306,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     peak_gpu_mem_gib (None on CPU), saved_model_file.
     resume: a `<model>-<time>-last.pth` file written by an earlier run: training continues from it with
     every random state restored (same result as the uninterrupted run); its settings are the defaults.
+    on_validation: called as on_validation(epoch, valid_score) after every validation (e.g. a tuner's report).
     """
     resumed = None
     if resume:  # read before any data is loaded, so a bad file fails fast
@@ -352,7 +353,8 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     best_valid_score, best_valid_result = trainer.fit(
-        train_data, valid_data, saved=saved, show_progress=config["show_progress"], verbose=verbose)
+        train_data, valid_data, saved=saved, show_progress=config["show_progress"], verbose=verbose,
+        callback_fn=on_validation)
     if not config["single_spec"]:
         torch.distributed.barrier()  # rank 0 has written the best model
     test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=config["show_progress"])

@@ -52,7 +52,7 @@ def read_params_file(path):
     return params
 
 
-def trial(model, dataset, fixed, config_file_list, params, checkpoint_root, verbose=False):
+def trial(model, dataset, fixed, config_file_list, params, checkpoint_root, verbose=False, on_validation=None):
     """One tuning trial: a full run whose test metrics are those of its best-validated model (as in a single run);
     returns RecBole's objective dict plus quick_start's cost figures and valid curve. The trial writes its
     checkpoints into a folder of its own under `checkpoint_root` (trials may run at once), removed when it ends."""
@@ -61,7 +61,7 @@ def trial(model, dataset, fixed, config_file_list, params, checkpoint_root, verb
     config = {**fixed, **params, "show_progress": False, "checkpoint_dir": folder}
     try:
         return run(model, dataset, config_file_list=config_file_list, config_dict=config, cmd_args=[], saved=True,
-                   verbose=verbose)
+                   verbose=verbose, on_validation=on_validation)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -124,7 +124,10 @@ def _ray_worker_setup():
 
 
 def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, cpus, gpus, address, local_mode,
-             output_dir):
+             output_dir, scheduler="fifo", grace_period=5):
+    """Ray Tune: every validation of a trial is reported (`best_valid_score` = the best valid score so far, `epoch`),
+    so that `scheduler=asha` can stop weak trials after `grace_period` validations; trials are ranked on valid, and a
+    trial's last report adds its test metrics."""
     from recbole_mamba import compat
 
     compat.patch_numpy_aliases()
@@ -143,7 +146,13 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
     checkpoints = os.path.abspath(os.path.join(output_dir, "checkpoints"))  # Ray's workers run in other folders
 
     def trainable(config):
-        result = trial(model, dataset, fixed, config_file_list, config, checkpoints)
+        best = []
+
+        def report(epoch, score):
+            best.append(max([float(score), *best[-1:]]))
+            tune.report(best_valid_score=best[-1], valid_score=float(score), epoch=int(epoch))
+
+        result = trial(model, dataset, fixed, config_file_list, config, checkpoints, on_validation=report)
         tune.report(best_valid_score=float(result["best_valid_score"]),
                     **{f"valid_{k}": float(v) for k, v in result["best_valid_result"].items()},
                     **{f"test_{k}": float(v) for k, v in result["test_result"].items()})
@@ -152,8 +161,14 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
     if not ray.is_initialized():
         ray.init(address=address, local_mode=local_mode, include_dashboard=False, log_to_driver=False,
                  runtime_env=None if local_mode else {"worker_process_setup_hook": _ray_worker_setup})
+    early_stop = None
+    if scheduler == "asha":
+        from ray.tune.schedulers import ASHAScheduler
+
+        early_stop = ASHAScheduler(time_attr="training_iteration", grace_period=grace_period)
     analysis = tune.run(trainable, config=space, num_samples=1 if algo == "grid" else max_evals,
                         resources_per_trial={"cpu": cpus, "gpu": gpus}, metric="best_valid_score", mode="max",
+                        scheduler=early_stop,
                         local_dir=os.path.abspath(os.path.join(output_dir, "ray_results")), verbose=1)
     rows = []
     for i, t in enumerate(analysis.trials):
@@ -233,6 +248,9 @@ def main(argv=None):
     p.add_argument("--gpus_per_trial", type=float, default=0)
     p.add_argument("--ray_address", default=None, help="an existing Ray cluster (e.g. auto); default: local")
     p.add_argument("--ray_local_mode", action="store_true", help="run trials in this process (debugging, tests)")
+    p.add_argument("--ray_scheduler", choices=("fifo", "asha"), default="fifo",
+                   help="asha: stop weak trials early on their per-epoch valid reports")
+    p.add_argument("--grace_period", type=int, default=5, help="asha: validations every trial gets before a stop")
     p.add_argument("--verbose", action="store_true", help="hyperopt: log every epoch of every trial (RecBole's log)")
     args, rest = p.parse_known_args(argv)
     from recbole_mamba.config import property_file
@@ -262,7 +280,8 @@ def main(argv=None):
                                  args.verbose)
         else:
             rows = tune_ray(args.model, args.dataset, params, fixed, files, algo, args.max_evals, args.cpus_per_trial,
-                            args.gpus_per_trial, args.ray_address, args.ray_local_mode, args.output_dir)
+                            args.gpus_per_trial, args.ray_address, args.ray_local_mode, args.output_dir,
+                            args.ray_scheduler, args.grace_period)
     except (RecBoleMambaError, ValueError, FileNotFoundError) as exc:
         print(f"recbole-mamba-tune: error: {exc}", file=sys.stderr)
         return 2

@@ -59,6 +59,26 @@ def test_ray_two_trials_local_mode(tmp_path, params_file):
     check_outputs(tmp_path)
 
 
+def test_ray_reports_every_validation_and_asha_runs(tmp_path, params_file):
+    import ray
+
+    args = [a for a in tiny_args(tmp_path) if not a.startswith("--epochs=")] + ["--epochs=3"]
+    try:
+        rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", "--tool=ray", "--algo=grid",
+                   "--ray_local_mode", "--cpus_per_trial=1", "--ray_scheduler=asha", "--grace_period=1"] + args)
+    finally:
+        ray.shutdown()
+    assert rc == 0
+    progress = glob.glob(str(tmp_path / "out" / "ray_results" / "*" / "*" / "progress.csv"))
+    assert len(progress) == 2
+    for path in progress:
+        with open(path) as f:
+            reports = list(csv.DictReader(f))
+        assert len(reports) >= 2 and all(r["best_valid_score"] for r in reports)  # one per validation, then the end
+        best = [float(r["best_valid_score"]) for r in reports]
+        assert best == sorted(best)  # the best so far never goes down
+
+
 def test_shipped_search_spaces_parse_and_name_real_config_keys():
     from recbole_mamba.config import PROPERTIES_DIR, _yaml_keys
 
