@@ -19,7 +19,11 @@ def two_domains(tmp_path):
     users = sorted({line.split("\t")[0] for line in lines[1:]}, key=int)[:60]
     kept = [line for line in lines[1:] if line.split("\t")[0] in users]
     (root / "other" / "other.inter").write_text("\n".join([lines[0], *kept]) + "\n")
-    shutil.copy(root / "tiny" / "tiny.item", root / "other" / "other.item")
+    items = (root / "tiny" / "tiny.item").read_text().splitlines()  # `other` has titles and years, no genres
+    (root / "other" / "other.item").write_text("\n".join(
+        ["item_id:token\ttitle:token_seq\tyear:token"]
+        + [f"{line.split(chr(9))[0]}\t{line.split(chr(9))[1]}\t{1990 + int(line.split(chr(9))[0]) % 9}"
+           for line in items[1:]]) + "\n")
     return root, len(lines) - 1, len(kept)
 
 
@@ -40,6 +44,25 @@ def test_the_union_keeps_every_interaction_with_its_domain(two_domains, tmp_path
     stamp = (folder / "sources.json").stat().st_mtime
     multidomain.write_union(["tiny", "other"], str(root), str(folder))  # unchanged sources: not rewritten
     assert (folder / "sources.json").stat().st_mtime == stamp
+
+
+def test_items_of_each_domain_are_described_by_their_own_columns(two_domains, tmp_path):
+    from recbole_mamba.model.item_text import item_texts
+
+    root, _, _ = two_domains
+    fields = ["title", "genre", "year"]
+    load_col = {"inter": ["user_id", "item_id", "timestamp"], "item": ["item_id", *fields]}
+    config = make_config("Mamba4Rec", "tiny+other", config_dict=union_config(root, tmp_path, load_col=load_col),
+                         cmd_args=[])
+    # a sequence column one domain lacks is read as empty, not as a failure
+    dataset = prepare_data(config, load_dataset(config))[0]._dataset
+    texts = item_texts(dataset, fields, "{text}")
+    domain = dataset.item_feat["domain"]
+    tiny = [t for t, d in zip(texts, domain.tolist()) if dataset.id2token("domain", d) == "tiny"]
+    other = [t for t, d in zip(texts, domain.tolist()) if dataset.id2token("domain", d) == "other"]
+    assert all("genre: " in t and "year" not in t for t in tiny)
+    assert all("year: 199" in t and "genre" not in t for t in other)
+    assert not any("[PAD]" in t or "nan" in t for t in texts)
 
 
 def test_ranking_stays_within_the_users_domain(two_domains, tmp_path):

@@ -55,8 +55,8 @@ def item_texts(dataset, fields, template):
         values = feat[field]
         if values.dim() == 2:  # token_seq: token ids, 0 = padding
             tokens = [" ".join(dataset.id2token(field, [t for t in row.tolist() if t])) for row in values]
-        elif dataset.field2type[field].name == "TOKEN":
-            tokens = [str(t) for t in dataset.id2token(field, values.tolist())]
+        elif dataset.field2type[field].name == "TOKEN":  # id 0: no value (padding)
+            tokens = [str(t) if i else "" for i, t in zip(values.tolist(), dataset.id2token(field, values.tolist()))]
         else:
             tokens = [f"{float(v):g}" for v in values.tolist()]
         parts.append([f"{field}: {t}" if t else "" for t in tokens])
