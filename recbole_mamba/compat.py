@@ -22,8 +22,11 @@ idempotent and is called by `recbole_mamba.config` before any RecBole configurat
 7. pandas 3's `Series.agg(len)` returns the Series' length, not each element's: RecBole's token_seq fields (titles,
    genres of `.item` files) use it to split remapped ids back into rows, and crash. `Series.agg(len)` is given its
    pandas 2 meaning, elementwise lengths; every other `agg` is pandas' own.
+8. RecBole's `ensure_dir` checks for a folder and then creates it: the ranks of one multi-process run create the same
+   `log/` and checkpoint folders at once and one fails with FileExistsError. It becomes `os.makedirs(exist_ok=True)`.
 """
 import functools
+import os
 import types
 
 import numpy as np
@@ -142,6 +145,21 @@ def patch_pandas_agg_len():
     pd.Series.agg = pd.Series.aggregate = agg
 
 
+def _ensure_dir(dir_path):
+    """RecBole's ensure_dir without its check-then-create race (ranks of one run create the same folders)."""
+    os.makedirs(dir_path, exist_ok=True)
+
+
+def patch_ensure_dir_race():
+    import importlib
+
+    for name in ("recbole.utils.utils", "recbole.utils", "recbole.utils.logger", "recbole.trainer.trainer",
+                 "recbole.data.dataset.dataset", "recbole.data.utils"):
+        module = importlib.import_module(name)
+        if getattr(module, "ensure_dir", None) is not None:
+            module.ensure_dir = _ensure_dir
+
+
 def apply():
     """Apply every fix once (safe to call many times)."""
     quiet_harmless_warnings()
@@ -151,4 +169,5 @@ def apply():
     disable_sine_anomaly_detection()
     patch_pandas_fill_nan()
     patch_scipy_dok_update()
+    patch_ensure_dir_race()
     return True

@@ -53,8 +53,6 @@ def launch(fn, config, *args):
     import torch.multiprocessing as mp
 
     settings = rank_settings(config)
-    if config["checkpoint_dir"]:  # every rank's trainer creates it: once here, not in a race
-        os.makedirs(config["checkpoint_dir"], exist_ok=True)
     with tempfile.TemporaryDirectory() as out:
         try:
             mp.spawn(fn, args=(settings, out, *args), nprocs=settings["nproc"], join=True)
@@ -104,14 +102,20 @@ def init_process_group(config):
     return torch.device("cuda", d["local_rank"]) if use_cuda else torch.device("cpu")
 
 
-def shard(config, data):
-    """The eval loader `data` cut to this rank's users: rows rank, rank + world, ... (a plain loader, no padding)."""
+def subset_loader(config, data, rows):
+    """A full-ranking loader of the eval loader `data`'s `rows` (an index or a mask), a plain one in every process
+    (RecBole gives every loader a padding DistributedSampler in a rank otherwise)."""
     from recbole.data.dataloader import FullSortEvalDataLoader
 
-    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    part = data._dataset.copy(data._dataset.inter_feat[torch.arange(rank, len(data._dataset), world)])
-    with single_spec_loaders(config):  # RecBole gives every loader a padding DistributedSampler otherwise
+    part = data._dataset.copy(data._dataset.inter_feat[rows])
+    with single_spec_loaders(config):
         return FullSortEvalDataLoader(config, part, data._sampler, shuffle=False)
+
+
+def shard(config, data):
+    """The eval loader `data` cut to this rank's users: rows rank, rank + world, ... (no padding)."""
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return subset_loader(config, data, torch.arange(rank, len(data._dataset), world))
 
 
 def reduce_exact(result, rows, device, decimals):

@@ -342,11 +342,12 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     logger.info(set_color("trainable parameters", "blue") + f": {params}")
 
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model_obj)
-    trainer.metric_decimals = decimals
     if not config["single_spec"]:
+        trainer.metric_decimals = decimals  # what the reduced metrics are rounded to
         trainer.saved_model_file = distributed.same_on_every_rank(trainer.saved_model_file)
     item_domain = domain_of_items(dataset_obj, config)
-    trainer.item_domain = item_domain  # None for one dataset
+    if item_domain is not None:  # on the device once, not in every evaluation batch
+        trainer.item_domain = item_domain.to(config["device"])
     timer = TrainingRecorder(trainer)
     if resume:
         trainer.resume_checkpoint(resume, resumed)
@@ -414,16 +415,12 @@ def domain_of_items(dataset, config):
 def domain_loaders(config, data, item_domain, dataset):
     """[(domain name, a full-ranking loader of `data`'s users of that domain)]: a user's domain is its first
     history item's."""
-    from recbole.data.dataloader import FullSortEvalDataLoader
-
     feat = data._dataset.inter_feat
     user_domain = item_domain[feat[config["ITEM_ID_FIELD"] + config["LIST_SUFFIX"]][:, 0]]
     out = []
     for domain_id in torch.unique(user_domain).tolist():
-        part = data._dataset.copy(feat[user_domain == domain_id])
         name = dataset.id2token(multidomain.DOMAIN_FIELD, domain_id)
-        with distributed.single_spec_loaders(config):  # `data` is this rank's share already
-            out.append((str(name), FullSortEvalDataLoader(config, part, data._sampler, shuffle=False)))
+        out.append((str(name), distributed.subset_loader(config, data, user_domain == domain_id)))
     return out
 
 

@@ -256,8 +256,8 @@ class SafeTrainerMixin:
             seen = interaction[item_seq].to(scores.device)  # [B L], 0 = padding
             scores = scores.scatter(1, seen, -torch.inf)  # padding is item 0, already -inf
         if self.item_domain is not None and item_seq in interaction:  # a union of datasets: rank within the domain
-            item_domain = self.item_domain.to(scores.device)  # [I]
-            user_domain = item_domain[interaction[item_seq][:, 0].to(scores.device)]  # [B]: its first item's
+            item_domain = self.item_domain  # [I], on the model's device
+            user_domain = item_domain[interaction[item_seq][:, 0].to(item_domain.device)]  # [B]: its first item's
             scores = scores.masked_fill(item_domain.unsqueeze(0) != user_domain.unsqueeze(1), -torch.inf)
         return interaction, scores, positive_u, positive_i
 

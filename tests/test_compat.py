@@ -82,3 +82,19 @@ def test_series_agg_len_is_elementwise_and_token_seq_fields_load(tiny_config):
     dataset = load_dataset(config)
     first = dataset.item_feat["title"][1]
     assert dataset.id2token("title", [t for t in first.tolist() if t])[0] == "step"  # RecBole's own remap of a title
+
+
+def test_ensure_dir_tolerates_a_folder_made_meanwhile(tmp_path, monkeypatch):
+    import os
+
+    import recbole.trainer.trainer as trainer_module
+    import recbole.utils.logger as logger_module
+
+    import recbole_mamba.config  # noqa: F401  (applies the fixes)
+
+    folder = tmp_path / "log"
+    folder.mkdir()  # another rank created it between RecBole's check and its makedirs:
+    monkeypatch.setattr(os.path, "exists", lambda path: False)  # the check saw no folder
+    for ensure_dir in (logger_module.ensure_dir, trainer_module.ensure_dir):
+        ensure_dir(str(folder))  # RecBole's own raises FileExistsError here
+    assert folder.is_dir()

@@ -214,15 +214,14 @@ class FineTunedTextItemEmbedding(nn.Module):
         return [p for p in self.encoder.parameters() if p.requires_grad]
 
     def text_vectors(self):
-        """[I d] unit item vectors from the encoder, padding row zero."""
+        """[I d] unit item vectors from the encoder (row 0, padding, is masked by `weight`)."""
         out = []
         for start in range(0, self.num_embeddings, self.batch_size):
             ids = self.input_ids[start:start + self.batch_size]
             mask = self.attention_mask[start:start + self.batch_size]
             hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # [b T d]
             out.append(pool(hidden.float(), mask, self.pooling))
-        vectors = unit_rows(torch.cat(out))
-        return vectors * (torch.arange(self.num_embeddings, device=vectors.device) > 0).unsqueeze(-1)
+        return unit_rows(torch.cat(out))
 
     @property
     def weight(self):
