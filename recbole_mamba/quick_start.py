@@ -18,6 +18,8 @@ from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
 from recbole_mamba.utils import get_model, get_trainer
 
 from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
+from recbole.data.dataset import SequentialDataset  # noqa: E402
+from recbole.data.interaction import Interaction  # noqa: E402
 from recbole.utils import ModelType, init_logger, init_seed, set_color  # noqa: E402
 
 
@@ -117,7 +119,7 @@ def load_dataset(config):
     """RecBole's create_dataset, with an offline download failure turned into one clear error."""
     check_dataset(config)
     try:
-        dataset = create_dataset(config)
+        dataset = create_sequential_dataset(config)
     except (OSError, SystemExit) as exc:  # URLError is an OSError; RecBole exits when a download is declined
         if os.path.isfile(os.path.join(config["data_path"], f"{config['dataset']}.inter")):
             raise
@@ -128,12 +130,76 @@ def load_dataset(config):
     return dataset
 
 
+class WindowedSequentialDataset(SequentialDataset):
+    """RecBole's SequentialDataset, except that with `train_positions: all` and leave-one-out (the split that decides
+    which samples are kept before any split runs) its data_augmentation makes only the samples that are used: each
+    user's valid and test samples and the training windows that `every_position_samples` keeps. RecBole makes one
+    MAX_ITEM_LIST_LENGTH row per interaction: interactions x L values (5.2M x 16,384 at L=16,384, far beyond host
+    memory); this makes users x 3 (x windows) rows, the same values."""
+    windowed = False  # True once only the used samples were made
+
+    def data_augmentation(self):
+        config = self.config
+        split = (config["eval_args"] or {}).get("split") or {}
+        numerical = [f for f in self.inter_feat if f in (config["numerical_features"] or [])]
+        if config["train_positions"] != "all" or split != {"LS": "valid_and_test"} or numerical:
+            return super().data_augmentation()
+        self._aug_presets()
+        self._check_field("uid_field", "time_field")
+        self.sort(by=[self.uid_field, self.time_field], ascending=True)
+        length = config["MAX_ITEM_LIST_LENGTH"]
+        uid = self.inter_feat[self.uid_field].numpy()
+        n = len(uid)
+        rows = np.arange(n)
+        first = np.r_[True, uid[1:] != uid[:-1]]
+        last = np.r_[uid[1:] != uid[:-1], True]
+        start = np.maximum.accumulate(np.where(first, rows, 0))  # the user's first row
+        end = np.minimum.accumulate(np.where(last, rows, n)[::-1])[::-1]  # the user's last row
+        position, from_end = rows - start, end - rows  # a sample per position >= 1 (the target's)
+        # leave-one-out over a user's samples: the last two are valid and test (one, test, if it has two);
+        # the training part ends `train_end` samples before the last
+        train_end = np.minimum(2, end - start - 1)
+        kept = from_end <= train_end
+        if (config["train_windows"] or "last") == "every":
+            kept |= (from_end - train_end) % length == 0
+        target = np.flatnonzero(kept & (position >= 1))
+        lengths = np.minimum(position[target], length)
+        offsets = np.arange(length)
+        source = torch.as_tensor(np.minimum(target[:, None] - lengths[:, None] + offsets, n - 1))  # [S L] row read
+        pad = torch.as_tensor(offsets >= lengths[:, None])  # [S L] past the history
+        samples = {self.item_list_length_field: torch.as_tensor(lengths, dtype=torch.int64)}
+        for field in self.inter_feat:
+            if field != self.uid_field:
+                history = self.inter_feat[field][source]  # [S L ...]
+                samples[getattr(self, f"{field}_list_field")] = history.masked_fill(
+                    pad.view(*pad.shape, *[1] * (history.dim() - 2)), 0)
+        self.inter_feat = self.inter_feat[torch.as_tensor(target)]
+        self.inter_feat.update(Interaction(samples))
+        self.windowed = True
+
+
+def create_sequential_dataset(config):
+    """RecBole's create_dataset; a sequential model without a dataset class of its own gets
+    WindowedSequentialDataset (RecBole's saved-dataset cache names the class, so the two never mix)."""
+    import recbole.data.dataset as datasets
+
+    if config["MODEL_TYPE"] != ModelType.SEQUENTIAL or hasattr(datasets, config["model"] + "Dataset"):
+        return create_dataset(config)
+    datasets.SequentialDataset = WindowedSequentialDataset  # the class create_dataset looks up by name
+    try:
+        return create_dataset(config)
+    finally:
+        datasets.SequentialDataset = SequentialDataset
+
+
 def every_position_samples(train, config):
     """The training split for `train_positions: all`: RecBole's prefix samples (rows grouped by user, in time order)
     reduced to each user's last one, whose history holds the MAX_ITEM_LIST_LENGTH items before its target: with the
     target, the most recent window of L + 1 items, the model reads L of them and predicts the next item at each.
     `train_windows: every` also keeps every L-th earlier sample, windows that tile the user's whole training part.
-    Validation and test are not touched."""
+    Validation and test are not touched. A windowed dataset (windowed_dataset_class) holds these samples already."""
+    if getattr(train, "windowed", False):
+        return train
     uid = train.inter_feat[train.uid_field].numpy()
     order = np.argsort(uid, kind="stable")  # rows of one user stay in their (time) order
     sorted_uid = uid[order]

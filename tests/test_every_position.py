@@ -1,6 +1,7 @@
 """train_positions: all — the every-position objective, its losses, its training split, and its runs."""
 import csv
 
+import numpy as np
 import pytest
 import torch
 
@@ -113,7 +114,8 @@ def test_evaluation_is_identical_between_last_and_all():
     _, _, (train_last, valid_last, test_last) = setup("Mamba4Rec", {}, positions="last")
     _, _, (train_all, valid_all, test_all) = setup("Mamba4Rec", {}, positions="all")
     for a, b in ((valid_last, valid_all), (test_last, test_all)):
-        fa, fb = a._dataset.inter_feat, b._dataset.inter_feat
+        fa, fb = (d._dataset.inter_feat for d in (a, b))  # the same rows; users in another order (windowed)
+        fa, fb = (f[torch.argsort(f["user_id"], stable=True)] for f in (fa, fb))
         for field in ("user_id", "item_id", "item_id_list", "item_length"):
             assert torch.equal(fa[field], fb[field]), field
     users = train_last._dataset.inter_feat["user_id"]
@@ -138,6 +140,32 @@ def test_every_window_tiles_the_training_part():
         windows = every["item_length"][every["user_id"] == user]
         covered = sum(int(n) for n in windows)  # positions that carry a loss
         assert covered == len(targets)
+
+
+@pytest.mark.parametrize("windows,length", [("last", 3), ("last", 50), ("every", 3), ("every", 5)])
+def test_windowed_dataset_makes_the_samples_recboles_augmentation_would_keep(windows, length, monkeypatch):
+    """With leave-one-out, only the kept samples are made (users x 3 rows, not interactions x L): train, valid and
+    test hold the same rows, column for column, as RecBole's full augmentation followed by every_position_samples."""
+    from recbole.data.dataset import SequentialDataset
+
+    from recbole_mamba import quick_start
+
+    def splits(full):
+        with monkeypatch.context() as m:
+            if full:
+                m.setattr(quick_start.WindowedSequentialDataset, "data_augmentation",
+                          SequentialDataset.data_augmentation)
+            config = make_config("LatentMamba", "tiny", config_dict={**TINY, "train_positions": "all",
+                                 "train_windows": windows, "MAX_ITEM_LIST_LENGTH": length}, cmd_args=[])
+            parts = prepare_data(config, load_dataset(config))
+        assert parts[0]._dataset.windowed is not full
+        feats = [part._dataset.inter_feat for part in parts]
+        return [f[torch.as_tensor(np.lexsort((f["timestamp"].numpy(), f["user_id"].numpy())))] for f in feats]
+
+    for lean, full in zip(splits(False), splits(True)):
+        assert sorted(lean.columns) == sorted(full.columns) and len(lean) == len(full)
+        for column in full.columns:
+            assert torch.equal(lean[column], full[column]), column
 
 
 @pytest.mark.parametrize("model", ["LatentMamba", "HMamba", "Mamba4Rec", "SASRec", "GRU4Rec"])
