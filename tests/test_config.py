@@ -66,6 +66,18 @@ def test_shipped_ml_1m_width_applies_to_latentmamba_only():
     assert Config(model="LatentMamba", dataset="ml-100k", config_dict=data, cmd_args=[])["hidden_size"] == 64
 
 
+def test_tuned_per_dataset_files_apply_to_their_model_and_dataset_only():
+    """properties/model/<Model>/<dataset>.yaml (docs/results.md, "Tuned baselines"), RecBole's SASRec included."""
+    data = {"data_path": "/nonexistent"}
+    sasrec = Config(model="SASRec", dataset="ml-1m-half-real", config_dict=data, cmd_args=[])
+    assert (sasrec["hidden_dropout_prob"], sasrec["attn_dropout_prob"]) == (0.2, 0.2)
+    assert sasrec["n_layers"] == 2  # RecBole's SASRec.yaml still applies
+    assert Config(model="SASRec", dataset="ml-100k", config_dict=data, cmd_args=[])["hidden_dropout_prob"] == 0.5
+    assert Config(model="LatentMamba", dataset="Yelp", config_dict=data, cmd_args=[])["dropout_prob"] == 0.5
+    assert Config(model="Mamba4Rec", dataset="Amazon_Toys", config_dict=data, cmd_args=[])["dropout_prob"] == 0.2
+    assert Config(model="LatentMamba", dataset="ml-1m", config_dict=data, cmd_args=[])["learning_rate"] == 0.002
+
+
 def test_bpr_gets_one_uniform_negative(tiny_config):
     config = Config(model="Mamba4Rec", dataset="tiny", config_dict={**tiny_config, "loss_type": "BPR"}, cmd_args=[])
     assert config["train_neg_sample_args"]["distribution"] == "uniform"
