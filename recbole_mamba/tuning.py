@@ -153,7 +153,7 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
             tune.report(best_valid_score=best[-1], valid_score=float(score), epoch=int(epoch))
 
         result = trial(model, dataset, fixed, config_file_list, config, checkpoints, on_validation=report)
-        tune.report(best_valid_score=float(result["best_valid_score"]),
+        tune.report(best_valid_score=float(result["best_valid_score"]), node=ray.get_runtime_context().get_node_id(),
                     **{f"valid_{k}": float(v) for k, v in result["best_valid_result"].items()},
                     **{f"test_{k}": float(v) for k, v in result["test_result"].items()})
         # no return value: Ray would record it as a second result without the metric
@@ -176,7 +176,7 @@ def tune_ray(model, dataset, params, fixed, config_file_list, algo, max_evals, c
         rows.append(dict(tuned={k: t.config[k] for k in space}, best_valid_score=res.get("best_valid_score"),
                          best_valid_result={k[6:]: v for k, v in res.items() if k.startswith("valid_")},
                          test_result={k[5:]: v for k, v in res.items() if k.startswith("test_")},
-                         status=t.status, trial=i + 1))
+                         status=t.status, trial=i + 1, node=res.get("node")))
     return rows
 
 
@@ -285,7 +285,14 @@ def main(argv=None):
     except (RecBoleMambaError, ValueError, FileNotFoundError) as exc:
         print(f"recbole-mamba-tune: error: {exc}", file=sys.stderr)
         return 2
-    best = write_results(rows, args.output_dir, args.model, fixed.get("valid_metric", "NDCG@10"))
+    metric = fixed.get("valid_metric", "NDCG@10")
+    best = write_results(rows, args.output_dir, args.model, metric)
+    done = [r for r in rows if r.get("best_valid_score") is not None]
+    if done:  # chosen on valid; its test metrics (of its best-validated model) reported here, once
+        top = max(done, key=lambda r: r["best_valid_score"])
+        test = top["test_result"].get(metric.lower())
+        print(f"best trial {top.get('trial')} (chosen on valid {metric.lower()} {top['best_valid_score']:.4f}): "
+              f"test {metric.lower()} " + (f"{test:.4f}" if test is not None else "not reported"))
     print(f"best params: {best}\nresults: {os.path.join(args.output_dir, args.model + '-tuning.md')}")
     return 0
 

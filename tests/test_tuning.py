@@ -1,6 +1,7 @@
 """Tuning: 2-trial searches on the tiny dataset with hyperopt (RecBole's HyperTuning) and Ray Tune (local mode)."""
 import csv
 import glob
+import json
 import os
 
 import pytest
@@ -77,6 +78,51 @@ def test_ray_reports_every_validation_and_asha_runs(tmp_path, params_file):
         assert len(reports) >= 2 and all(r["best_valid_score"] for r in reports)  # one per validation, then the end
         best = [float(r["best_valid_score"]) for r in reports]
         assert best == sorted(best)  # the best so far never goes down
+
+
+def test_ray_cluster_of_two_nodes_spreads_trials_and_chooses_on_valid(tmp_path, params_file, capsys):
+    """A real two-node Ray cluster on this machine (`ray start --head` + `ray start --address=...`, one CPU each):
+    the two trials run one on each node, the best trial is the best on valid, and the nodes are shut down."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    import ray
+
+    ray_cli = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths live under it
+    start = [[ray_cli, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
+              f"--temp-dir={temp}", "--node-ip-address=127.0.0.1", "--disable-usage-stats"],
+             [ray_cli, "start", f"--address={address}", "--num-cpus=1", "--node-ip-address=127.0.0.1",
+              "--disable-usage-stats"]]
+    try:
+        for command in start:
+            subprocess.run(command, check=True, env=env, capture_output=True, timeout=180)
+        os.environ["RAY_DISABLE_USAGE_STATS"] = "1"
+        rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", "--tool=ray", "--algo=grid",
+                   "--cpus_per_trial=1", f"--ray_address={address}"] + tiny_args(tmp_path))
+        assert rc == 0
+        assert len(ray.nodes()) == 2
+    finally:
+        ray.shutdown()
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=180)
+        shutil.rmtree(temp, ignore_errors=True)
+    check_outputs(tmp_path)
+    nodes = set()
+    for path in glob.glob(str(tmp_path / "out" / "ray_results" / "*" / "*" / "result.json")):
+        with open(path) as f:
+            nodes |= {json.loads(line).get("node") for line in f if line.strip()} - {None}
+    assert len(nodes) == 2  # one trial on each node
+    with open(tmp_path / "out" / "Mamba4Rec-tuning.csv") as f:
+        best = list(csv.reader(f))[1]  # best valid first
+    assert f"(chosen on valid ndcg@10 {float(best[1]):.4f})" in capsys.readouterr().out
 
 
 def test_shipped_search_spaces_parse_and_name_real_config_keys():
