@@ -197,7 +197,7 @@ def every_position_samples(train, config):
     reduced to each user's last one, whose history holds the MAX_ITEM_LIST_LENGTH items before its target: with the
     target, the most recent window of L + 1 items, the model reads L of them and predicts the next item at each.
     `train_windows: every` also keeps every L-th earlier sample, windows that tile the user's whole training part.
-    Validation and test are not touched. A windowed dataset (windowed_dataset_class) holds these samples already."""
+    Validation and test are not touched. A WindowedSequentialDataset holds these samples already."""
     if getattr(train, "windowed", False):
         return train
     uid = train.inter_feat[train.uid_field].numpy()

@@ -205,7 +205,8 @@ RUN_COLUMNS = (("epochs", "epochs"), ("best epoch", "best_epoch"), ("train s/epo
 
 def write_results(rows, output_dir, model, valid_metric):
     """<model>-tuning.csv/.md (one row per finished trial, best valid first), <model>-best_config.yaml and, where
-    the trials report it, <model>-curves.csv (the valid metric after every epoch of every trial)."""
+    the trials report it, <model>-curves.csv (the valid metric after every epoch of every trial). Returns the best
+    trial's row (None before any trial finished)."""
     os.makedirs(output_dir, exist_ok=True)
     done = [r for r in rows if r.get("best_valid_score") is not None]
     done.sort(key=lambda r: -r["best_valid_score"])
@@ -228,10 +229,9 @@ def write_results(rows, output_dir, model, valid_metric):
             writer.writerow(["trial"] + names + ["epoch", f"valid {valid_metric.lower()}"])
             writer.writerows([[t] + [tuned.get(n) for n in names] + [epoch, score]
                               for t, tuned, epoch, score in curves])
-    best = done[0]["tuned"] if done else {}
     with open(os.path.join(output_dir, f"{model}-best_config.yaml"), "w") as f:
-        yaml.safe_dump(best, f)
-    return best
+        yaml.safe_dump(done[0]["tuned"] if done else {}, f)
+    return done[0] if done else None
 
 
 def main(argv=None):
@@ -285,15 +285,14 @@ def main(argv=None):
     except (RecBoleMambaError, ValueError, FileNotFoundError) as exc:
         print(f"recbole-mamba-tune: error: {exc}", file=sys.stderr)
         return 2
-    metric = fixed.get("valid_metric", "NDCG@10")
-    best = write_results(rows, args.output_dir, args.model, metric)
-    done = [r for r in rows if r.get("best_valid_score") is not None]
-    if done:  # chosen on valid; its test metrics (of its best-validated model) reported here, once
-        top = max(done, key=lambda r: r["best_valid_score"])
-        test = top["test_result"].get(metric.lower())
-        print(f"best trial {top.get('trial')} (chosen on valid {metric.lower()} {top['best_valid_score']:.4f}): "
-              f"test {metric.lower()} " + (f"{test:.4f}" if test is not None else "not reported"))
-    print(f"best params: {best}\nresults: {os.path.join(args.output_dir, args.model + '-tuning.md')}")
+    key = fixed.get("valid_metric", "NDCG@10").lower()
+    top = write_results(rows, args.output_dir, args.model, key)
+    if top:  # chosen on valid; its test metrics (of its best-validated model) reported here, once
+        test = top["test_result"].get(key)
+        print(f"best trial {top.get('trial')} (chosen on valid {key} {top['best_valid_score']:.4f}): "
+              f"test {key} " + (f"{test:.4f}" if test is not None else "not reported"))
+    print(f"best params: {top['tuned'] if top else {}}\nresults: "
+          f"{os.path.join(args.output_dir, args.model + '-tuning.md')}")
     return 0
 
 

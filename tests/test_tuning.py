@@ -80,7 +80,7 @@ def test_ray_reports_every_validation_and_asha_runs(tmp_path, params_file):
         assert best == sorted(best)  # the best so far never goes down
 
 
-def test_ray_cluster_of_two_nodes_spreads_trials_and_chooses_on_valid(tmp_path, params_file, capsys):
+def test_ray_cluster_of_two_nodes_spreads_trials_and_chooses_on_valid(tmp_path, params_file, capsys, monkeypatch):
     """A real two-node Ray cluster on this machine (`ray start --head` + `ray start --address=...`, one CPU each):
     the two trials run one on each node, the best trial is the best on valid, and the nodes are shut down."""
     import shutil
@@ -105,7 +105,7 @@ def test_ray_cluster_of_two_nodes_spreads_trials_and_chooses_on_valid(tmp_path, 
     try:
         for command in start:
             subprocess.run(command, check=True, env=env, capture_output=True, timeout=180)
-        os.environ["RAY_DISABLE_USAGE_STATS"] = "1"
+        monkeypatch.setenv("RAY_DISABLE_USAGE_STATS", "1")
         rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", "--tool=ray", "--algo=grid",
                    "--cpus_per_trial=1", f"--ray_address={address}"] + tiny_args(tmp_path))
         assert rc == 0
