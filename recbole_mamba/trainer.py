@@ -308,7 +308,8 @@ class SafeTrainerMixin:
             parts = isinstance(losses, tuple)
             loss = sum(losses) if parts else losses
             # float64 on the device: the same sum, in the same order, as RecBole's total of Python floats
-            step = torch.stack([x.detach().double() for x in (losses if parts else (losses,))])  # [P]
+            # (a one-element loss, e.g. Pop's [1], counts as its value, as loss.item() does in RecBole)
+            step = torch.stack([x.detach().double().reshape(()) for x in (losses if parts else (losses,))])  # [P]
             total = step if total is None else total + step
             self._note_nonfinite(loss, batch_idx)
             if (batch_idx + 1) % check_every == 0:

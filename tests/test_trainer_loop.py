@@ -38,6 +38,7 @@ def one_epoch(model_name, tiny_config, loop, extra=None, tuple_loss=False):
     ("LatentMamba", None, False),
     ("HMamba", {"clip_grad_norm": {"max_norm": 0.01}}, False),  # gradient clipping on the way (0.5 clips nothing)
     ("SASRec", {"enable_amp": True}, True),  # a RecBole baseline, under autocast, with a loss in two parts
+    ("Pop", None, False),  # a RecBole general model whose loss is a one-element vector, not a scalar
 ])
 def test_overlapped_loop_equals_recbole_loop(tiny_config, model_name, extra, tuple_loss):
     # geoopt's TorchScript functions run unoptimized on their first calls in a process and fused later, which moves
