@@ -193,6 +193,34 @@ def test_checkpointed_fine_tuning_has_the_gradients_of_the_plain_one(tiny_lm, tm
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("pooling", ["mean", "last"])
+def test_the_cached_frozen_part_gives_the_whole_encoders_table_and_gradients(tiny_lm, tmp_path, pooling):
+    """Reference twin: the same module with its cache dropped runs every block, as before the cache."""
+    tuned = item_text.FineTunedTextItemEmbedding(tiny_texts(tiny_lm, tmp_path), tiny_lm, pooling, 8, with_id=True,
+                                                 layers=1, batch_size=5)
+    assert tuned.lower_states is not None and tuned.lower_states.shape[0] == tuned.num_embeddings
+    tuned.train()  # the tiny Llama has no dropout: training mode is deterministic; checkpointing on
+    params = tuned.trained_parameters() + list(tuned.proj.parameters())
+    target = torch.randn(tuned.num_embeddings, 8)
+    calls = []
+    first_block = tuned._blocks[0].forward
+    tuned._blocks[0].forward = lambda *a, **k: calls.append(1) or first_block(*a, **k)
+
+    def value_and_grads():
+        tuned._vectors = None
+        loss = (tuned.weight * target).sum()
+        return loss.detach(), torch.autograd.grad(loss, params)
+
+    cached = value_and_grads()
+    assert not calls  # the frozen block did not run
+    tuned.lower_states = None
+    whole = value_and_grads()
+    assert calls
+    torch.testing.assert_close(cached[0], whole[0], rtol=1e-5, atol=1e-5)
+    for a, b in zip(cached[1], whole[1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_cached_vectors_serve_a_machine_without_the_encoder(tiny_lm, tmp_path):
     import shutil
 

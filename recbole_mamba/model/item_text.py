@@ -173,12 +173,22 @@ def block_list(encoder):
     return max(lists, key=len)
 
 
+class Passthrough(nn.Module):
+    """Stands in for a frozen block whose output is already known: returns its input."""
+
+    def forward(self, hidden_states, *args, **kwargs):
+        return hidden_states
+
+
 class FineTunedTextItemEmbedding(nn.Module):
     """Item i is W v_i + b (+ an ID embedding with `with_id`), v_i = pool(LM(text_i)) / |.| with the LM's last
     `layers` blocks and its final norm trained with the recommender (Hydra/HLLM's fine-tuned item model); the
     embeddings and lower blocks stay frozen. The [I H] table is recomputed only when a trained weight has changed
     (once per training step, once per evaluation), `batch_size` texts at a time; gradient checkpointing in training.
-    Same interface as TextItemEmbedding; at initialisation both give the same table."""
+    The frozen part runs once: the hidden states entering the first trained block are kept ([I T d] floats), and each
+    recomputation runs the trained blocks only, from them (kept only where that reproduces the whole encoder's table;
+    the frozen blocks' dropout is then off, as in eval mode). Same interface as TextItemEmbedding; at initialisation
+    both give the same table."""
 
     def __init__(self, texts, path, pooling, hidden_size, with_id, layers, batch_size=256):
         super().__init__()
@@ -209,9 +219,50 @@ class FineTunedTextItemEmbedding(nn.Module):
         self.id_embedding = nn.Embedding(len(texts), hidden_size, padding_idx=0) if with_id else None
         self.embedding_dim, self.num_embeddings = hidden_size, len(texts)
         self._vectors, self._key = None, None  # the last text_vectors() and the weights' versions then
+        self._blocks, self._first = blocks, len(blocks) - layers
+        # [I T d] the input of the first trained block, when the frozen part is cached (moves with the module)
+        self.register_buffer("lower_states", None, persistent=False)
+        self._cache_frozen_part()
 
     def trained_parameters(self):
         return [p for p in self.encoder.parameters() if p.requires_grad]
+
+    @torch.no_grad()
+    def _cache_frozen_part(self):
+        if self._first == 0:
+            return
+        captured = []
+        hook = self._blocks[self._first].register_forward_pre_hook(lambda m, args: captured.append(args[0].detach()))
+        training = self.encoder.training
+        self.encoder.eval()
+        try:
+            whole = self.text_vectors()
+        finally:
+            hook.remove()
+        self.lower_states = torch.cat(captured)  # [I T d]
+        try:
+            same = torch.allclose(self.text_vectors(), whole, rtol=1e-4, atol=1e-5)
+        except Exception:  # an encoder whose blocks take their input otherwise: keep running it whole
+            same = False
+        if not same:
+            self.lower_states = None
+        self.encoder.train(training)
+
+    def _encode(self, start, ids, mask):
+        if self.lower_states is None:
+            return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        states = self.lower_states[start:start + ids.shape[0]]
+        frozen = list(self._blocks[:self._first])
+        hook = self._blocks[self._first].register_forward_pre_hook(
+            lambda m, args: (states.to(args[0].dtype), *args[1:]))
+        try:
+            for i in range(self._first):
+                self._blocks[i] = Passthrough()
+            return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        finally:
+            hook.remove()
+            for i, block in enumerate(frozen):
+                self._blocks[i] = block
 
     def text_vectors(self):
         """[I d] unit item vectors from the encoder (row 0, padding, is masked by `weight`)."""
@@ -219,7 +270,7 @@ class FineTunedTextItemEmbedding(nn.Module):
         for start in range(0, self.num_embeddings, self.batch_size):
             ids = self.input_ids[start:start + self.batch_size]
             mask = self.attention_mask[start:start + self.batch_size]
-            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # [b T d]
+            hidden = self._encode(start, ids, mask)  # [b T d]
             out.append(pool(hidden.float(), mask, self.pooling))
         return unit_rows(torch.cat(out))
 
