@@ -57,6 +57,5 @@ if __name__ == "__main__":
     parser.add_argument("checkpoints", nargs="+")
     parser.add_argument("--data_path")
     args = parser.parse_args()
-    torch.set_grad_enabled(False)
     for path in args.checkpoints:
         report(path, args.data_path)

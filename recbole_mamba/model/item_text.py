@@ -173,11 +173,15 @@ def block_list(encoder):
     return max(lists, key=len)
 
 
-class Passthrough(nn.Module):
-    """Stands in for a frozen block whose output is already known: returns its input."""
+class KnownOutput(nn.Module):
+    """Stands in for a frozen block whose output is already known: returns `output`, or its input when None."""
+
+    def __init__(self, output=None):
+        super().__init__()
+        self.output = output
 
     def forward(self, hidden_states, *args, **kwargs):
-        return hidden_states
+        return hidden_states if self.output is None else self.output.to(hidden_states.dtype)
 
 
 class FineTunedTextItemEmbedding(nn.Module):
@@ -251,16 +255,15 @@ class FineTunedTextItemEmbedding(nn.Module):
     def _encode(self, start, ids, mask):
         if self.lower_states is None:
             return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        states = self.lower_states[start:start + ids.shape[0]]
+        # the last frozen block hands the kept states to the first trained one as its ordinary input (so that any
+        # checkpointing of the trained blocks replays them), the ones below it pass the embeddings through unread
         frozen = list(self._blocks[:self._first])
-        hook = self._blocks[self._first].register_forward_pre_hook(
-            lambda m, args: (states.to(args[0].dtype), *args[1:]))
         try:
-            for i in range(self._first):
-                self._blocks[i] = Passthrough()
+            for i in range(self._first - 1):
+                self._blocks[i] = KnownOutput()
+            self._blocks[self._first - 1] = KnownOutput(self.lower_states[start:start + ids.shape[0]])
             return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         finally:
-            hook.remove()
             for i, block in enumerate(frozen):
                 self._blocks[i] = block
 
