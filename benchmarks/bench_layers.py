@@ -10,7 +10,11 @@ For each L (batch = tokens // L, D = 64) it times, with CUDA events after warm-u
               our LatentMamba layer (defaults of properties/model/LatentMamba.yaml) and Mamba4Rec layer;
   scan only   selective_scan per backend at LatentMamba's and Mamba1's scan shapes, with the floor
               bytes-that-must-move / measured copy bandwidth (inputs read + outputs written, fwd + bwd);
-  saved       (--parts saved) what one layer's forward keeps for its backward, by submodule (activation memory).
+  saved       (--parts saved) what one layer's forward keeps for its backward, by submodule (activation memory);
+  profile     (--parts profile) the CUDA kernels of one LatentMamba layer step (eager, and compiled with --compile),
+              grouped by name: ms per step and share, the largest first.
+--compile adds each layer under torch.compile (the LatentMamba and Mamba4Rec layers as `compile_layers: True` builds
+them: the scan outside the graph) with the seconds its first step took (compile_s).
 Peak memory is max_memory_allocated during the timed steps minus what was allocated before.
 Prints one JSON line per row and a Markdown table at the end; a row that cannot run says why.
 """
@@ -144,22 +148,87 @@ def mixer_rows(args, L, batch, D):
     return rows
 
 
+def compiled_measure(name, module, x, args, extra):
+    """measure() of module.compile()'d, with the seconds of its first step (the compile) as compile_s."""
+    import time
+
+    module.compile()
+    step = layer_step(module, x)
+    t0 = time.perf_counter()
+    try:
+        step()
+        if DEV == "cuda":
+            torch.cuda.synchronize()
+    except Exception as exc:
+        row = {"name": name, **extra, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"}
+        print(json.dumps(row), flush=True)
+        return row
+    row = measure(name, step, args, extra)
+    row["compile_s"] = round(time.perf_counter() - t0, 1)  # includes the timed steps, a fraction of a second
+    return row
+
+
 def full_layer_rows(args, L, batch, D):
     rows = []
     x = torch.randn(batch, L, D, device=DEV, requires_grad=True)
+    extra = {"L": L, "B": batch}
     for name, make in [("layer SASRec (RecBole)", lambda: RecBoleSASRecLayer(D)),
                        ("layer torch SDPA encoder", lambda: SDPAEncoderLayer(D))]:
         torch.manual_seed(0)
-        rows.append(measure(name, layer_step(make().to(DEV), x), args, {"L": L, "B": batch}))
+        rows.append(measure(name, layer_step(make().to(DEV), x), args, extra))
+        if args.compile and "SDPA" in name:
+            torch.manual_seed(0)
+            rows.append(compiled_measure(f"{name} compiled", make().to(DEV), x, args, extra))
     for backend in args.backends:
         if backend == "torch" and L > 1000:
             continue
+        makers = [("LatentMamba", lambda: LatentMambaLayer(
+                      model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L)),
+                  ("Mamba4Rec", lambda: Mamba4RecLayer(
+                      model_config("Mamba4Rec", scan_backend=backend, dropout_prob=0.0), residual=True))]
+        for label, make in makers:
+            torch.manual_seed(0)
+            rows.append(measure(f"layer {label} {backend}", layer_step(make().to(DEV), x), args, extra))
+            if args.compile:
+                torch.manual_seed(0)
+                rows.append(compiled_measure(f"layer {label} {backend} compiled", make().to(DEV), x, args, extra))
+    return rows
+
+
+def profile_rows(args, L, batch, D, top=14):
+    """The CUDA kernels of one LatentMamba layer step, by name: ms per step (mean over --reps) and share."""
+    from torch.profiler import ProfilerActivity, profile
+
+    rows = []
+    x = torch.randn(batch, L, D, device=DEV, requires_grad=True)
+    variants = [("eager", False)] + ([("compiled", True)] if args.compile else [])
+    for label, compiled in variants:
         torch.manual_seed(0)
-        lm = LatentMambaLayer(model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L).to(DEV)
-        rows.append(measure(f"layer LatentMamba {backend}", layer_step(lm, x), args, {"L": L, "B": batch}))
-        torch.manual_seed(0)
-        m4 = Mamba4RecLayer(model_config("Mamba4Rec", scan_backend=backend, dropout_prob=0.0), residual=True).to(DEV)
-        rows.append(measure(f"layer Mamba4Rec {backend}", layer_step(m4, x), args, {"L": L, "B": batch}))
+        layer = LatentMambaLayer(model_config("LatentMamba", scan_backend=args.backends[0], dropout_prob=0.0), L)
+        layer = layer.to(DEV)
+        if compiled:
+            layer.compile()
+        step = layer_step(layer, x)
+        for _ in range(args.warm):
+            step()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(args.reps):
+                step()
+            torch.cuda.synchronize()
+        kernels = {}
+        for event in prof.key_averages():
+            us = getattr(event, "device_time_total", None) or getattr(event, "cuda_time_total", 0)
+            if us and event.key and not event.key.startswith(("cudaDeviceSynchronize", "ProfilerStep")):
+                kernels[event.key] = kernels.get(event.key, 0.0) + us
+        total = sum(kernels.values())
+        ranked = sorted(kernels.items(), key=lambda kv: -kv[1])
+        row = {"name": f"profile LatentMamba layer {label}", "length": L, "B": batch,
+               "kernel_ms_per_step": round(total / args.reps / 1e3, 3), "kernels": len(kernels),
+               "top": [{"kernel": k[:90], "ms": round(v / args.reps / 1e3, 3), "share": round(v / total, 3)}
+                       for k, v in ranked[:top]]}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
     return rows
 
 
@@ -243,7 +312,7 @@ def scan_rows(args, L, batch, bandwidth):
 
 
 def table(rows, lengths):
-    names = list(dict.fromkeys(r["name"] for r in rows if "L" in r))
+    names = list(dict.fromkeys(r["name"] for r in rows if "L" in r))  # (profile rows have none: JSON only)
     by = {(r["name"], r.get("L")): r for r in rows}
     lines = ["| layer / op | " + " | ".join(f"L={L} ms (peak MiB)" for L in lengths) + " |",
              "|---|" + "---|" * len(lengths)]
@@ -274,6 +343,7 @@ def main():
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--parts", default="mixer,layer,scan")
     p.add_argument("--out", default=None, help="write all rows as JSON here")
+    p.add_argument("--compile", action="store_true", help="also time the layers under torch.compile")
     args = p.parse_args()
     args.backends = args.backends.split(",")
     lengths = [int(v) for v in args.lengths.split(",")]
@@ -295,6 +365,8 @@ def main():
             rows += scan_rows(args, L, batch, bandwidth)
         if "saved" in parts:
             rows += saved_rows(args, L, batch, args.d_model)
+        if "profile" in parts and DEV == "cuda":
+            rows += profile_rows(args, L, batch, args.d_model)
     print()
     print(table(rows, lengths))
     if args.out:

@@ -9,8 +9,8 @@ delta bias and softplus, float32. LAYOUT `mixer` (default) lays the tensors out 
 mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming gradient channels-last;
 B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
 Prints the shape, the median ms of the iterations after the first (bench_layers' timer) and, for the Triton backend,
-each compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C in the
-environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
+each compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C /
+SCAN_CHUNK in the environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
 bench_layers.py.
 """
 import json
@@ -52,11 +52,11 @@ def scan(leaves, backend):
 
 
 def apply_env_overrides():
-    """SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C -> the Triton scan's launch settings; returns what was
-    applied."""
+    """SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C / SCAN_CHUNK -> the Triton scan's launch settings; returns
+    what was applied."""
     applied = {}
     for env, attr in (("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS"),
-                      ("SCAN_BLOCK_C", "BLOCK_C")):
+                      ("SCAN_BLOCK_C", "BLOCK_C"), ("SCAN_CHUNK", "CHUNK")):
         if os.environ.get(env):
             import recbole_mamba.ops.scan_triton as st
             setattr(st, attr, int(os.environ[env]))

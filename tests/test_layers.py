@@ -58,3 +58,70 @@ def test_init_weights_keeps_mamba_dt_initialisation():
     dt = F.softplus(m.dt_bias)
     assert dt.min() >= 1e-4 and dt.max() <= 0.1 + 1e-6
     assert abs(m.in_proj.weight.std().item() - 0.02) < 0.005  # the rest got RecBole's init
+
+
+def test_shifted_conv_equals_the_grouped_conv_with_gradients():
+    # causal_conv_silu_shifted (compile_layers' conv, channels-last) against its reference twin, with and without bias
+    from recbole_mamba.model.layers import causal_conv_silu_shifted, causal_depthwise_conv
+
+    torch.manual_seed(3)
+    for with_bias in (True, False):
+        x = torch.randn(2, 9, 6, dtype=torch.float64, requires_grad=True)
+        weight = torch.randn(6, 1, 4, dtype=torch.float64, requires_grad=True)
+        bias = torch.randn(6, dtype=torch.float64, requires_grad=True) if with_bias else None
+        leaves = [x, weight] + ([bias] if with_bias else [])
+        fast = causal_conv_silu_shifted(x, weight, bias)
+        ref = causal_depthwise_conv(x.transpose(1, 2), weight, bias, use_cuda_kernel=False).transpose(1, 2)
+        assert torch.allclose(fast, ref, atol=1e-12)
+        gout = torch.randn_like(fast)
+        for a, b in zip(torch.autograd.grad(fast, leaves, gout), torch.autograd.grad(ref, leaves, gout)):
+            assert torch.allclose(a, b, atol=1e-12)
+
+
+def _compiled_twin(make, x, extra=()):
+    """(eager outputs and gradients, compiled outputs and gradients) of two identical layers; aot_eager traces the
+    compiled path (shifted conv, graph break at the scan) without building kernels, so CI stays fast."""
+    torch.manual_seed(4)
+    eager = make().double()
+    compiled = make().double()
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile(backend="aot_eager")
+    results = []
+    for layer in (eager, compiled):
+        x_ = x.detach().clone().requires_grad_()
+        out = layer(x_, *extra)
+        grads = torch.autograd.grad(out.pow(2).sum(), [x_] + list(layer.parameters()))
+        results.append((out, grads))
+    return results
+
+
+def test_compiled_layers_match_eager_outputs_and_gradients():
+    import torch._dynamo
+
+    from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer
+    from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer
+
+    base = {"hidden_size": 16, "n_heads": 2, "head_dim": 8, "d_state": 4, "d_conv": 4, "expand": 2,
+            "norm_first": True, "interaction": "gate", "norm_type": "rmsnorm", "item_branch": True,
+            "positional_encoding": "learned", "dropout_prob": 0.0, "inner_size": 32, "ffn_act": "gelu",
+            "scan_backend": "torch"}
+    x = torch.randn(3, 10, 16, dtype=torch.float64)
+    cases = [(lambda: LatentMambaLayer(base, 10), ()),
+             (lambda: Mamba4RecLayer(base, residual=True), (torch.linspace(0.5, 1.5, 4, dtype=torch.float64),))]
+    torch._dynamo.reset()
+    for make, extra in cases:
+        (out_e, grads_e), (out_c, grads_c) = _compiled_twin(make, x, extra)
+        assert torch.allclose(out_e, out_c, atol=1e-10)
+        for a, b in zip(grads_e, grads_c):
+            assert torch.allclose(a, b, atol=1e-9)
+    torch._dynamo.reset()
+
+
+def test_compile_layers_needs_a_compiler(monkeypatch):
+    import shutil
+
+    from recbole_mamba.model.abstract_recommender import compile_problem
+
+    assert compile_problem("cpu") is None  # this machine builds CPU kernels (g++)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "no C++ compiler" in compile_problem("cpu")

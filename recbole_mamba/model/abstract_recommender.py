@@ -131,6 +131,23 @@ def every_position_model(model_class):
                 {"__init__": __init__, "__module__": model_class.__module__})
 
 
+def compile_problem(device_type):
+    """None when torch.compile's default backend (inductor) can build kernels for `device_type`, else why not."""
+    if device_type == "cuda":
+        try:
+            import triton  # noqa: F401  (inductor writes Triton kernels on GPUs)
+        except Exception as exc:
+            return f"Triton cannot be imported ({type(exc).__name__}), and inductor writes GPU kernels in Triton"
+        return None
+    import os
+    import shutil
+
+    compilers = [os.environ.get("CXX"), "g++", "c++", "clang++"]
+    if not any(c and shutil.which(c) for c in compilers):
+        return "no C++ compiler found (inductor builds CPU kernels with one; install g++ or set CXX)"
+    return None
+
+
 class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
     """A SequentialRecommender whose subclasses only define `sequence_output(item_seq, item_seq_len) -> [B L H]`.
 
@@ -162,6 +179,11 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         except BackendUnavailable as exc:
             raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
+        check(config["compile_layers"] in (None, True, False),
+              f"compile_layers must be True or False, got {config['compile_layers']!r}")
+        if config["compile_layers"]:
+            problem = compile_problem(getattr(device, "type", str(device or "cpu")))
+            check(problem is None, f"compile_layers=True cannot run here: {problem}; set compile_layers=False")
         validate_item_model(config)  # (train_positions and its keys: quick_start.make_config, for every model)
 
     def __init__(self, config, dataset):
@@ -181,6 +203,15 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
             self.register_buffer("unseen_items", ~seen, persistent=False)
         else:
             self.unseen_items = None
+
+    def compile_layers_if_asked(self, config):
+        """`compile_layers: True`: torch.compile each of `self.layers` in place (parameter names and checkpoints
+        unchanged). The scan runs outside the compiled graphs (layers.py); around it inductor fuses the norms,
+        projections' epilogues, conv, gates and FFN activation, and recomputes cheap elementwise results in the
+        backward instead of keeping them. Each new input shape (and train/eval) compiles once more."""
+        if config["compile_layers"]:
+            for layer in self.layers:
+                layer.compile()
 
     def training_scores(self, seq_output, item_emb):
         """all_scores with the items the training split never shows masked out ([P I], `exclude_unseen_items`)."""

@@ -47,6 +47,29 @@ def _causal_conv1d_fn():
     return causal_conv1d_fn
 
 
+def causal_conv_silu_shifted(x, weight, bias):
+    """SiLU(causal depthwise conv1d) in the channels-last layout, as K shifted multiply-adds:
+
+        y[b, t, c] = SiLU(bias[c] + sum_{k<K} weight[c, 0, k] * x[b, t - K + 1 + k, c]),  x[b, s < 0, c] = 0
+
+    x [B L C], weight [C 1 K] -> [B L C]. The same function as `causal_depthwise_conv` (its reference twin, which
+    works on [B C L]); under torch.compile this form fuses with the split before it and the SiLU into one kernel
+    and needs no layout copy, where cuDNN's grouped conv cannot fuse and wants [B C L].
+    """
+    k, length = weight.shape[-1], x.shape[1]
+    padded = F.pad(x, (0, 0, k - 1, 0))  # [B L+K-1 C]: K-1 zero steps in front
+    taps = weight[:, 0, :]  # [C K]
+    y = padded[:, 0:length] * taps[:, 0]
+    for i in range(1, k):
+        y = y + padded[:, i:i + length] * taps[:, i]
+    return F.silu(y if bias is None else y + bias)
+
+
+# The scan stays out of torch.compile's graphs (a graph break): its Triton kernels and custom autograd are already
+# fused; compile_layers fuses what lies around it.
+_scan_outside_compile = torch.compiler.disable(selective_scan)
+
+
 def causal_depthwise_conv(x, weight, bias, use_cuda_kernel):
     """SiLU(causal depthwise conv1d(x)); x [B C L], weight [C 1 K]. causal-conv1d's kernel when asked and present."""
     if use_cuda_kernel:
@@ -101,11 +124,14 @@ class MambaMixer(nn.Module):
         batch, length, _ = hidden.shape
         h, di, n = self.n_heads, self.d_inner, self.d_state
         xz = self.in_proj(hidden).view(batch, length, h, 2 * di)
-        x = xz[..., :di].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
+        x = xz[..., :di].reshape(batch, length, h * di)  # [B L C]
         z = xz[..., di:].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
-        backend = resolve_backend(self.scan_backend, x.device.type)
-        x = causal_depthwise_conv(x, self.conv1d.weight, self.conv1d.bias,
-                                  use_cuda_kernel=backend in ("cuda", "triton"))
+        if torch.compiler.is_compiling():  # compile_layers: one fused kernel, channels-last
+            x = causal_conv_silu_shifted(x, self.conv1d.weight, self.conv1d.bias).transpose(1, 2)  # [B C L]
+        else:
+            backend = resolve_backend(self.scan_backend, x.device.type)
+            x = causal_depthwise_conv(x.transpose(1, 2), self.conv1d.weight, self.conv1d.bias,
+                                      use_cuda_kernel=backend in ("cuda", "triton"))  # [B C L]
         x_dbl = self.x_proj(x.transpose(1, 2)).view(batch, length, h, self.dt_rank + 2 * n)
         dt, Bm, Cm = torch.split(x_dbl, [self.dt_rank, n, n], dim=-1)
         dt = self.dt_proj(dt.reshape(batch, length, h * self.dt_rank)).transpose(1, 2)  # [B C L]
@@ -114,8 +140,8 @@ class MambaMixer(nn.Module):
         A = -torch.exp(self.A_log.float())  # [C N]
         if A_scale is not None:
             A = A * A_scale
-        y = selective_scan(x, dt, A, Bm, Cm, self.D.float(), z=z, delta_bias=self.dt_bias.float(),
-                           delta_softplus=True, backend=self.scan_backend)
+        y = _scan_outside_compile(x, dt, A, Bm, Cm, self.D.float(), z=z, delta_bias=self.dt_bias.float(),
+                                  delta_softplus=True, backend=self.scan_backend)
         return self.out_proj(y.transpose(1, 2))  # the triton backend returns y channels-last: no copy here
 
 

@@ -53,6 +53,7 @@ class HMamba(MambaSequentialRecommender):
         self.layers = nn.ModuleList([Mamba4RecLayer(config, residual=True) for _ in range(config["n_layers"])])
         self.d_state = config["d_state"]
         self.apply(init_weights)
+        self.compile_layers_if_asked(config)
 
     def curvature_scale(self):
         """K(c) as a column scale of A: [sqrt(c), 1, ..., 1] (None when the scan is not curvature-aware)."""

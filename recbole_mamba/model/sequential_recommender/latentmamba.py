@@ -127,6 +127,7 @@ class LatentMamba(MambaSequentialRecommender):
         self.layers = nn.ModuleList([LatentMambaLayer(config, self.max_seq_length) for _ in range(self.n_layers)])
         self.final_norm = make_norm(config["norm_type"], self.hidden_size) if config["norm_first"] else nn.Identity()
         self.apply(init_weights)
+        self.compile_layers_if_asked(config)
 
     def sequence_output(self, item_seq, item_seq_len):
         h = self.emb_norm(self.emb_dropout(self.item_embedding(item_seq)))  # [B L D]

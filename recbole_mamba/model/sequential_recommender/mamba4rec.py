@@ -38,6 +38,7 @@ class Mamba4Rec(MambaSequentialRecommender):
         self.layers = nn.ModuleList([Mamba4RecLayer(config, residual=self.n_layers > 1)
                                      for _ in range(self.n_layers)])
         self.apply(init_weights)
+        self.compile_layers_if_asked(config)
 
     def sequence_output(self, item_seq, item_seq_len):
         h = self.emb_norm(self.emb_dropout(self.item_embedding(item_seq)))  # [B L H]
