@@ -4,10 +4,11 @@ Outputs AND gradients of every input, relative error ||x - ref|| / ||ref||, on r
 (fresh per case), including grouped B/C (LatentMamba's heads), L = 1 .. 4096, non-contiguous
 (channels-last) inputs and bfloat16 inputs (the reference then runs in float64 on the same
 bf16-rounded values). Then the whole MambaMixer with scan_backend=cuda and =triton vs torch,
-same weights. Prints one JSON line per check and a summary; exit status 1 if any check exceeds
+same weights; then whole layers under torch.compile (`compile_layers`) vs eager, fp32 and bf16. Prints one JSON
+line per check and a summary; exit status 1 if any check exceeds
 its tolerance (triton: 1e-5 in float32, 1e-2 in bfloat16; others 1e-4).
 
-    python benchmarks/gpu_parity.py [--backends triton,cuda,torch] [--variants fp32,fp32_cl,bf16,bf16_cl,mixer]
+    python benchmarks/gpu_parity.py [--backends triton,cuda,torch] [--variants fp32,fp32_cl,bf16,bf16_cl,mixer,compiled]
 (needs CUDA; by default every variant: more than the 130 s one H100 call gave it, mostly compiles per shape and the
 float64 reference loop at L=4096, so split it over calls with --variants when time is short)
 """
@@ -93,6 +94,50 @@ def mixer_case(heads, d_head, length, seed, fast):
              "max_rel": max(errs.values()), "tol": TOL, "worst": max(errs, key=errs.get)}]
 
 
+def compiled_case(kind, length, seed):
+    """A whole layer (scan_backend triton) under torch.compile (compile_layers) vs the same layer eager, same
+    weights: fp32 (TF32 off) against eager fp32; under bf16 autocast both against eager fp32, the compiled error
+    allowed twice the eager one (they round differently) or 1e-2, whichever is larger."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_layers import model_config
+
+    from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer
+    from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.manual_seed(seed)
+    if kind == "LatentMamba":
+        make = lambda: LatentMambaLayer(model_config(kind, scan_backend="triton", dropout_prob=0.0), length)  # noqa
+    else:
+        make = lambda: Mamba4RecLayer(  # noqa: E731
+            model_config(kind, scan_backend="triton", dropout_prob=0.0), residual=True)
+    eager = make().cuda()
+    compiled = make().cuda()
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile()
+    x = torch.randn(64, length, 64, device="cuda")
+
+    def run(layer, bf16):
+        layer.zero_grad()
+        xi = x.clone().requires_grad_()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            y = layer(xi)
+        y.float().pow(2).mean().backward()
+        return [y.detach().float(), xi.grad] + [p.grad.clone() for p in layer.parameters()]
+
+    ref = run(eager, False)
+    rows = []
+    for bf16 in (False, True):
+        got = run(compiled, bf16)
+        err = max(rel(a, b) for a, b in zip(got, ref))
+        tol = TOL
+        if bf16:
+            tol = max(2 * max(rel(a, b) for a, b in zip(run(eager, True), ref)), 1e-2)
+        rows.append({"check": f"layer {kind} compiled vs eager", "dtype": "bf16" if bf16 else "fp32", "L": length,
+                     "max_rel": err, "tol": tol})
+    return rows
+
+
 def main():
     global BACKENDS
     if "--backends" in sys.argv:
@@ -104,7 +149,7 @@ def main():
              (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None), (3, 160, 33, 12, 2)]
     variants = {"fp32": dict(), "fp32_cl": dict(channels_last=True), "bf16": dict(dtype=torch.bfloat16),
                 "bf16_cl": dict(dtype=torch.bfloat16, channels_last=True)}
-    names = [*variants, "mixer"]
+    names = [*variants, "mixer", "compiled"]
     chosen = sys.argv[sys.argv.index("--variants") + 1].split(",") if "--variants" in sys.argv else names
     if set(chosen) - set(names):
         sys.exit(f"unknown --variants {sorted(set(chosen) - set(names))}; choose from {','.join(names)}")
@@ -120,6 +165,11 @@ def main():
             row = mixer_case(*case, seed=100 + i, fast=fast)[0]
             rows.append(row)
             print(json.dumps(row), flush=True)
+    for kind in ("LatentMamba", "Mamba4Rec") if "compiled" in chosen else ():
+        for length in (50, 200):
+            for row in compiled_case(kind, length, seed=200 + length):
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     bad = [r for r in rows if not r["max_rel"] < r["tol"]]
     for r in bad:
         print("FAILED:", json.dumps(r))

@@ -126,13 +126,15 @@ class MambaMixer(nn.Module):
         xz = self.in_proj(hidden).view(batch, length, h, 2 * di)
         x = xz[..., :di].reshape(batch, length, h * di)  # [B L C]
         z = xz[..., di:].reshape(batch, length, h * di).transpose(1, 2)  # [B C L]
-        if torch.compiler.is_compiling():  # compile_layers: one fused kernel, channels-last
-            x = causal_conv_silu_shifted(x, self.conv1d.weight, self.conv1d.bias).transpose(1, 2)  # [B C L]
+        if torch.compiler.is_compiling():  # compile_layers: one fused kernel writes both layouts
+            x = causal_conv_silu_shifted(x, self.conv1d.weight, self.conv1d.bias)  # [B L C], for x_proj
+            u = x.transpose(1, 2).contiguous()  # [B C L] in memory: the scan's forward reads it faster (profile)
         else:
             backend = resolve_backend(self.scan_backend, x.device.type)
-            x = causal_depthwise_conv(x.transpose(1, 2), self.conv1d.weight, self.conv1d.bias,
+            u = causal_depthwise_conv(x.transpose(1, 2), self.conv1d.weight, self.conv1d.bias,
                                       use_cuda_kernel=backend in ("cuda", "triton"))  # [B C L]
-        x_dbl = self.x_proj(x.transpose(1, 2)).view(batch, length, h, self.dt_rank + 2 * n)
+            x = u.transpose(1, 2)
+        x_dbl = self.x_proj(x).view(batch, length, h, self.dt_rank + 2 * n)
         dt, Bm, Cm = torch.split(x_dbl, [self.dt_rank, n, n], dim=-1)
         dt = self.dt_proj(dt.reshape(batch, length, h * self.dt_rank)).transpose(1, 2)  # [B C L]
         Bm = Bm.permute(0, 2, 3, 1)  # [B H N L]: heads are the scan's channel groups
@@ -140,7 +142,7 @@ class MambaMixer(nn.Module):
         A = -torch.exp(self.A_log.float())  # [C N]
         if A_scale is not None:
             A = A * A_scale
-        y = _scan_outside_compile(x, dt, A, Bm, Cm, self.D.float(), z=z, delta_bias=self.dt_bias.float(),
+        y = _scan_outside_compile(u, dt, A, Bm, Cm, self.D.float(), z=z, delta_bias=self.dt_bias.float(),
                                   delta_softplus=True, backend=self.scan_backend)
         return self.out_proj(y.transpose(1, 2))  # the triton backend returns y channels-last: no copy here
 

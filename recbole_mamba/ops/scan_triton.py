@@ -28,7 +28,9 @@ import torch
 import triton
 import triton.language as tl
 
-CHUNK = 16
+# Steps per chunk: 8 measured 5-8% faster than 16 and 32 (fwd+bwd, L = 50 and 200, LatentMamba's and Mamba1's scan
+# shapes; one H200, benchmarks/results/2026-12-04_h200_compile/); at L = 50 it also pads less (56 steps, not 64).
+CHUNK = 8
 # Launch settings, measured by benchmarks/triton_launch_sweep.py (None: the heuristic in _launch_config).
 BLOCK_C = None  # channels per program (a power of two, capped by the group size); None: 32 (16 from d_state 64)
 BWD_UNROLL = 1  # unroll factor of the backward's per-step loops
