@@ -87,10 +87,11 @@ def _compiled_twin(make, x, extra=()):
     compiled.load_state_dict(eager.state_dict())
     compiled.compile(backend="aot_eager")
     results = []
+    proj = torch.randn_like(x)  # a random projection: out.pow(2) of a LayerNorm output would be a constant
     for layer in (eager, compiled):
         x_ = x.detach().clone().requires_grad_()
         out = layer(x_, *extra)
-        grads = torch.autograd.grad(out.pow(2).sum(), [x_] + list(layer.parameters()))
+        grads = torch.autograd.grad((out * proj).sum(), [x_] + list(layer.parameters()))
         results.append((out, grads))
     return results
 
