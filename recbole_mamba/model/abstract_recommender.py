@@ -207,7 +207,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
     def compile_layers_if_asked(self, config):
         """`compile_layers: True`: torch.compile each of `self.layers` in place (parameter names and checkpoints
         unchanged). The scan runs outside the compiled graphs (layers.py); around it inductor fuses the norms,
-        projections' epilogues, conv, gates and FFN activation, and recomputes cheap elementwise results in the
+        conv, activations and gates (the GEMMs stay cuBLAS calls) and recomputes cheap elementwise results in the
         backward instead of keeping them. Each new input shape (and train/eval) compiles once more."""
         if config["compile_layers"]:
             for layer in self.layers:
