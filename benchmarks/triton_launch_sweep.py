@@ -17,9 +17,9 @@ from bench_layers import timer  # noqa: E402  (CUDA-event median)
 from scan_step import inputs, scan, triton_resources  # noqa: E402
 
 SHAPES = {  # name: (B, L, channels, groups, d_state), settings to sweep [(block_c, bwd_warps, bwd_unroll)]
-    "latent": ((2048, 200, 128, 4, 16), [(32, w, u) for u in (1, 2, 4, 16) for w in (1, 2, 4)]),
+    "latent": ((2048, 200, 128, 4, 16), [(32, w, u) for u in (1, 2, 4, 8, 16) for w in (1, 2, 4)]),
     "mamba1": ((2048, 200, 128, 1, 32), [(c, w, 1) for c in (16, 32, 64) for w in (1, 2, 4)]),
-    "latent50": ((8192, 50, 128, 4, 16), [(32, 1, 1), (16, 1, 1)]),
+    "latent50": ((8192, 50, 128, 4, 16), [(32, 1, 1), (16, 1, 1), (32, 1, 8)]),
     "latent1000": ((409, 1000, 128, 4, 16), [(32, 1, 1), (16, 1, 1)]),
 }
 

@@ -2,7 +2,9 @@
 
 Triton ships with CUDA builds of torch only, so CPU CI skips this file; on a machine with Triton it
 checks the kernel's logic (masks, chunking, strides, all gradients) without a GPU. The GPU run of the
-same checks at full size is benchmarks/gpu_parity.py (log in benchmarks/results/).
+same checks at full size is benchmarks/gpu_parity.py (log in benchmarks/results/). On a CPU machine: Triton's
+interpreter (3.6) needs numpy < 2.4, e.g. `pip install --target /tmp/tr triton==3.6.0 numpy==2.2.6 --no-deps` and
+`PYTHONPATH=/tmp/tr python -m pytest tests/test_scan_triton.py` (the subprocess keeps PYTHONPATH).
 """
 import os
 import subprocess
@@ -74,7 +76,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_triton_scan_matches_reference_under_interpreter():
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=ROOT)
+    env = dict(os.environ, TRITON_INTERPRET="1",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
     proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert proc.stdout.startswith("OK")
