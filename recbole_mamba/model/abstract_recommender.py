@@ -208,7 +208,8 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         """`compile_layers: True`: torch.compile each of `self.layers` in place (parameter names and checkpoints
         unchanged). The scan runs outside the compiled graphs (layers.py); around it inductor fuses the norms,
         conv, activations and gates (the GEMMs stay cuBLAS calls) and recomputes cheap elementwise results in the
-        backward instead of keeping them. Each new input shape (and train/eval) compiles once more."""
+        backward instead of keeping them. Recompiles: once when a batch of another size arrives (shapes turn dynamic)
+        and once for evaluation (no gradients)."""
         if config["compile_layers"]:
             for layer in self.layers:
                 layer.compile()
