@@ -14,7 +14,8 @@ For each L (batch = tokens // L, D = 64) it times, with CUDA events after warm-u
   profile     (--parts profile) the CUDA kernels of one LatentMamba layer step (eager, and compiled with --compile),
               grouped by name: ms per step and share, the largest first.
 --compile adds each layer under torch.compile (the LatentMamba and Mamba4Rec layers as `compile_layers: True` builds
-them: the scan outside the graph) with the seconds its first step took (compile_s).
+them: the scan outside the graph) with the seconds its first step took (compile_s); --memory_budgets 1,0.5,0.1 times
+ours at each `compile_memory_budget`.
 Peak memory is max_memory_allocated during the timed steps minus what was allocated before.
 Prints one JSON line per row and a Markdown table at the end; a row that cannot run says why.
 """
@@ -25,11 +26,13 @@ import os
 import sys
 
 import torch
+import torch._dynamo
 import torch.nn as nn
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recbole_mamba.model.abstract_recommender import set_compile_memory_budget  # noqa: E402
 from recbole_mamba.model.layers import MambaMixer  # noqa: E402
 from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer  # noqa: E402
 from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer  # noqa: E402
@@ -148,10 +151,13 @@ def mixer_rows(args, L, batch, D):
     return rows
 
 
-def compiled_measure(name, module, x, args, extra):
-    """measure() of module.compile()'d, with the seconds of its first step (the compile) as compile_s."""
+def compiled_measure(name, module, x, args, extra, budget=1.0):
+    """measure() of module.compile()'d (under activation memory `budget`), with the seconds of its first step (the
+    compile) as compile_s."""
     import time
 
+    torch._dynamo.reset()
+    set_compile_memory_budget(budget)
     module.compile()
     step = layer_step(module, x)
     t0 = time.perf_counter()
@@ -163,9 +169,7 @@ def compiled_measure(name, module, x, args, extra):
         row = {"name": name, **extra, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"}
         print(json.dumps(row), flush=True)
         return row
-    row = measure(name, step, args, extra)
-    row["compile_s"] = round(time.perf_counter() - t0, 1)  # includes the timed steps, a fraction of a second
-    return row
+    return measure(name, step, args, {**extra, "compile_s": round(time.perf_counter() - t0, 1)})
 
 
 def full_layer_rows(args, L, batch, D):
@@ -189,9 +193,10 @@ def full_layer_rows(args, L, batch, D):
         for label, make in makers:
             torch.manual_seed(0)
             rows.append(measure(f"layer {label} {backend}", layer_step(make().to(DEV), x), args, extra))
-            if args.compile:
+            for budget in args.memory_budgets if args.compile else ():
                 torch.manual_seed(0)
-                rows.append(compiled_measure(f"layer {label} {backend} compiled", make().to(DEV), x, args, extra))
+                name = f"layer {label} {backend} compiled" + (f" budget {budget:g}" if budget != 1 else "")
+                rows.append(compiled_measure(name, make().to(DEV), x, args, extra, budget))
     return rows
 
 
@@ -266,9 +271,18 @@ def saved_rows(args, L, batch, D):
               ("layer torch SDPA encoder", lambda: SDPAEncoderLayer(D)),
               (f"layer LatentMamba {backend}",
                lambda: LatentMambaLayer(model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L))]
-    for name, make in layers:
+    if args.compile:  # compiled at each budget; one step first (graphs compile at their first call)
+        layers += [(f"layer LatentMamba {backend} compiled" + (f" budget {b:g}" if b != 1 else ""), layers[-1][1], b)
+                   for b in args.memory_budgets]
+    for name, make, *budget in layers:
         try:
-            parts = saved_bytes(make().to(DEV), x)
+            module = make().to(DEV)
+            if budget:
+                torch._dynamo.reset()
+                set_compile_memory_budget(budget[0])
+                module.compile()
+                module(x).sum().backward()
+            parts = saved_bytes(module, x)
         except Exception as exc:  # e.g. out of memory at a long L
             rows.append({"name": f"saved {name}", "L": L, "error": f"{type(exc).__name__}: {exc}"[:200]})
             continue
@@ -344,7 +358,9 @@ def main():
     p.add_argument("--parts", default="mixer,layer,scan")
     p.add_argument("--out", default=None, help="write all rows as JSON here")
     p.add_argument("--compile", action="store_true", help="also time the layers under torch.compile")
+    p.add_argument("--memory_budgets", default="1", help="compile_memory_budget values for our compiled layers")
     args = p.parse_args()
+    args.memory_budgets = [float(v) for v in args.memory_budgets.split(",")]
     args.backends = args.backends.split(",")
     lengths = [int(v) for v in args.lengths.split(",")]
     parts = args.parts.split(",")

@@ -126,3 +126,51 @@ def test_compile_layers_needs_a_compiler(monkeypatch):
     assert compile_problem("cpu") is None  # this machine builds CPU kernels (g++)
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert "no C++ compiler" in compile_problem("cpu")
+
+
+def test_compile_memory_budget_keeps_less_and_computes_the_same():
+    # the min-cut partitioner (aot_eager_decomp_partition: inductor's partitioning without building kernels) with a
+    # low budget recomputes in the backward: fewer saved bytes, the same outputs and gradients as eager
+    import torch._dynamo
+
+    from recbole_mamba.model.abstract_recommender import set_compile_memory_budget
+    from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer
+
+    def saved_bytes(layer, inp):  # bytes autograd keeps for the backward, each storage once
+        storages = {}
+
+        def pack(t):
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            layer(inp)
+        return storages
+
+    config = {"hidden_size": 16, "n_heads": 2, "head_dim": 8, "d_state": 4, "d_conv": 4, "expand": 2,
+              "norm_first": True, "interaction": "gate", "norm_type": "rmsnorm", "item_branch": True,
+              "positional_encoding": "learned", "dropout_prob": 0.0, "inner_size": 32, "ffn_act": "gelu",
+              "scan_backend": "torch"}
+    x = torch.randn(3, 10, 16, dtype=torch.float64)
+    proj = torch.randn_like(x)
+    torch.manual_seed(5)
+    eager = LatentMambaLayer(config, 10).double()
+    x_ = x.clone().requires_grad_()
+    expected = torch.autograd.grad((eager(x_) * proj).sum(), [x_] + list(eager.parameters()))
+    saved = {}
+    try:
+        for budget in (1.0, 0.05):
+            torch._dynamo.reset()
+            set_compile_memory_budget(budget)
+            layer = LatentMambaLayer(config, 10).double()
+            layer.load_state_dict(eager.state_dict())
+            layer.compile(backend="aot_eager_decomp_partition")
+            layer(x)  # compiled at its first call, under this budget
+            saved[budget] = sum(saved_bytes(layer, x.clone().requires_grad_()).values())  # parameters included
+            x_ = x.clone().requires_grad_()
+            grads = torch.autograd.grad((layer(x_) * proj).sum(), [x_] + list(layer.parameters()))
+            for a, b in zip(grads, expected):
+                assert torch.allclose(a, b, atol=1e-9)
+    finally:
+        set_compile_memory_budget(1.0)
+        torch._dynamo.reset()
+    assert saved[0.05] < 0.8 * saved[1.0], saved

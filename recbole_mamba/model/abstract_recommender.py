@@ -148,6 +148,15 @@ def compile_problem(device_type):
     return None
 
 
+def set_compile_memory_budget(budget):
+    """torch.compile's activation memory budget (process-wide; read when a graph is compiled, which is at its first
+    call): 1 keeps what the min-cut partitioner chooses, lower values make it recompute more in the backward, down to
+    little more than the inputs. Each model built with `compile_layers` sets its own value."""
+    import torch._functorch.config as functorch_config
+
+    functorch_config.activation_memory_budget = 1.0 if budget is None else float(budget)
+
+
 class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
     """A SequentialRecommender whose subclasses only define `sequence_output(item_seq, item_seq_len) -> [B L H]`.
 
@@ -181,6 +190,9 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
         check(config["compile_layers"] in (None, True, False),
               f"compile_layers must be True or False, got {config['compile_layers']!r}")
+        budget = config["compile_memory_budget"]
+        check(budget is None or (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0 < budget <= 1),
+              f"compile_memory_budget must be a number in (0, 1], got {budget!r}")
         if config["compile_layers"]:
             problem = compile_problem(getattr(device, "type", str(device or "cpu")))
             check(problem is None, f"compile_layers=True cannot run here: {problem}; set compile_layers=False")
@@ -211,6 +223,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         backward instead of keeping them. Recompiles: once when a batch of another size arrives (shapes turn dynamic)
         and once for evaluation (no gradients)."""
         if config["compile_layers"]:
+            set_compile_memory_budget(config["compile_memory_budget"])
             for layer in self.layers:
                 layer.compile()
 
