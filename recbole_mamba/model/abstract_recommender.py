@@ -154,7 +154,12 @@ def set_compile_memory_budget(budget):
     little more than the inputs. Each model built with `compile_layers` sets its own value."""
     import torch._functorch.config as functorch_config
 
-    functorch_config.activation_memory_budget = 1.0 if budget is None else float(budget)
+    budget = 1.0 if budget is None else float(budget)
+    if not hasattr(functorch_config, "activation_memory_budget"):  # an older torch: it always keeps what it chooses
+        check(budget == 1.0, f"compile_memory_budget={budget} needs a newer torch (this one, {torch.__version__}, has "
+                             f"no activation memory budget); leave it at 1.0")
+        return
+    functorch_config.activation_memory_budget = budget
 
 
 class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
