@@ -154,12 +154,8 @@ def set_compile_memory_budget(budget):
     little more than the inputs. Each model built with `compile_layers` sets its own value."""
     import torch._functorch.config as functorch_config
 
-    budget = 1.0 if budget is None else float(budget)
-    if not hasattr(functorch_config, "activation_memory_budget"):  # an older torch: it always keeps what it chooses
-        check(budget == 1.0, f"compile_memory_budget={budget} needs a newer torch (this one, {torch.__version__}, has "
-                             f"no activation memory budget); leave it at 1.0")
-        return
-    functorch_config.activation_memory_budget = budget
+    if hasattr(functorch_config, "activation_memory_budget"):  # (validate_config refused a budget < 1 without it)
+        functorch_config.activation_memory_budget = 1.0 if budget is None else float(budget)
 
 
 class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
@@ -201,6 +197,11 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         if config["compile_layers"]:
             problem = compile_problem(getattr(device, "type", str(device or "cpu")))
             check(problem is None, f"compile_layers=True cannot run here: {problem}; set compile_layers=False")
+            if budget is not None and budget < 1:
+                import torch._functorch.config as functorch_config
+                check(hasattr(functorch_config, "activation_memory_budget"),
+                      f"compile_memory_budget={budget} needs a newer torch (this one, {torch.__version__}, has no "
+                      f"activation memory budget); leave it at 1.0")
         validate_item_model(config)  # (train_positions and its keys: quick_start.make_config, for every model)
 
     def __init__(self, config, dataset):
