@@ -151,15 +151,25 @@ def mixer_rows(args, L, batch, D):
     return rows
 
 
-def compiled_measure(name, module, x, args, extra, budget=1.0):
-    """measure() of module.compile()'d (under activation memory `budget`), with the seconds of its first step (the
-    compile) as compile_s."""
-    import time
-
+def compile_under(module, budget=1.0):
+    """module.compile()'d as `compile_layers` does, its graphs to be built (at the first call) under activation memory
+    `budget` (compile_memory_budget); returns it."""
     torch._dynamo.reset()
     set_compile_memory_budget(budget)
     module.compile()
-    step = layer_step(module, x)
+    return module
+
+
+def compiled_name(name, budget):
+    return f"{name} compiled" + (f" budget {budget:g}" if budget != 1 else "")
+
+
+def compiled_measure(name, module, x, args, extra, budget=1.0):
+    """measure() of the module compiled under `budget`, with the seconds of its first step (the compile) as
+    compile_s."""
+    import time
+
+    step = layer_step(compile_under(module, budget), x)
     t0 = time.perf_counter()
     try:
         step()
@@ -182,7 +192,7 @@ def full_layer_rows(args, L, batch, D):
         rows.append(measure(name, layer_step(make().to(DEV), x), args, extra))
         if args.compile and "SDPA" in name:
             torch.manual_seed(0)
-            rows.append(compiled_measure(f"{name} compiled", make().to(DEV), x, args, extra))
+            rows.append(compiled_measure(compiled_name(name, 1), make().to(DEV), x, args, extra))
     for backend in args.backends:
         if backend == "torch" and L > 1000:
             continue
@@ -195,8 +205,8 @@ def full_layer_rows(args, L, batch, D):
             rows.append(measure(f"layer {label} {backend}", layer_step(make().to(DEV), x), args, extra))
             for budget in args.memory_budgets if args.compile else ():
                 torch.manual_seed(0)
-                name = f"layer {label} {backend} compiled" + (f" budget {budget:g}" if budget != 1 else "")
-                rows.append(compiled_measure(name, make().to(DEV), x, args, extra, budget))
+                rows.append(compiled_measure(compiled_name(f"layer {label} {backend}", budget), make().to(DEV), x,
+                                             args, extra, budget))
     return rows
 
 
@@ -210,9 +220,7 @@ def profile_rows(args, L, batch, D, top=14):
     for label, compiled in variants:
         torch.manual_seed(0)
         layer = LatentMambaLayer(model_config("LatentMamba", scan_backend=args.backends[0], dropout_prob=0.0), L)
-        layer = layer.to(DEV)
-        if compiled:
-            layer.compile()
+        layer = compile_under(layer.to(DEV)) if compiled else layer.to(DEV)
         step = layer_step(layer, x)
         for _ in range(args.warm):
             step()
@@ -272,16 +280,12 @@ def saved_rows(args, L, batch, D):
               (f"layer LatentMamba {backend}",
                lambda: LatentMambaLayer(model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L))]
     if args.compile:  # compiled at each budget; one step first (graphs compile at their first call)
-        layers += [(f"layer LatentMamba {backend} compiled" + (f" budget {b:g}" if b != 1 else ""), layers[-1][1], b)
-                   for b in args.memory_budgets]
+        layers += [(compiled_name(f"layer LatentMamba {backend}", b), layers[-1][1], b) for b in args.memory_budgets]
     for name, make, *budget in layers:
         try:
             module = make().to(DEV)
             if budget:
-                torch._dynamo.reset()
-                set_compile_memory_budget(budget[0])
-                module.compile()
-                module(x).sum().backward()
+                compile_under(module, budget[0])(x).sum().backward()
             parts = saved_bytes(module, x)
         except Exception as exc:  # e.g. out of memory at a long L
             rows.append({"name": f"saved {name}", "L": L, "error": f"{type(exc).__name__}: {exc}"[:200]})

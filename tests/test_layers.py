@@ -78,6 +78,13 @@ def test_shifted_conv_equals_the_grouped_conv_with_gradients():
             assert torch.allclose(a, b, atol=1e-12)
 
 
+# a small LatentMamba / Mamba4Rec layer configuration (torch scan, no dropout) for the compile tests
+TINY_LAYER = {"hidden_size": 16, "n_heads": 2, "head_dim": 8, "d_state": 4, "d_conv": 4, "expand": 2,
+              "norm_first": True, "interaction": "gate", "norm_type": "rmsnorm", "item_branch": True,
+              "positional_encoding": "learned", "dropout_prob": 0.0, "inner_size": 32, "ffn_act": "gelu",
+              "scan_backend": "torch"}
+
+
 def _compiled_twin(make, x, extra=()):
     """(eager outputs and gradients, compiled outputs and gradients) of two identical layers; aot_eager traces the
     compiled path (shifted conv, graph break at the scan) without building kernels, so CI stays fast."""
@@ -102,13 +109,9 @@ def test_compiled_layers_match_eager_outputs_and_gradients():
     from recbole_mamba.model.sequential_recommender.latentmamba import LatentMambaLayer
     from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer
 
-    base = {"hidden_size": 16, "n_heads": 2, "head_dim": 8, "d_state": 4, "d_conv": 4, "expand": 2,
-            "norm_first": True, "interaction": "gate", "norm_type": "rmsnorm", "item_branch": True,
-            "positional_encoding": "learned", "dropout_prob": 0.0, "inner_size": 32, "ffn_act": "gelu",
-            "scan_backend": "torch"}
     x = torch.randn(3, 10, 16, dtype=torch.float64)
-    cases = [(lambda: LatentMambaLayer(base, 10), ()),
-             (lambda: Mamba4RecLayer(base, residual=True), (torch.linspace(0.5, 1.5, 4, dtype=torch.float64),))]
+    cases = [(lambda: LatentMambaLayer(TINY_LAYER, 10), ()),
+             (lambda: Mamba4RecLayer(TINY_LAYER, residual=True), (torch.linspace(0.5, 1.5, 4, dtype=torch.float64),))]
     torch._dynamo.reset()
     for make, extra in cases:
         (out_e, grads_e), (out_c, grads_c) = _compiled_twin(make, x, extra)
@@ -146,14 +149,10 @@ def test_compile_memory_budget_keeps_less_and_computes_the_same():
             layer(inp)
         return storages
 
-    config = {"hidden_size": 16, "n_heads": 2, "head_dim": 8, "d_state": 4, "d_conv": 4, "expand": 2,
-              "norm_first": True, "interaction": "gate", "norm_type": "rmsnorm", "item_branch": True,
-              "positional_encoding": "learned", "dropout_prob": 0.0, "inner_size": 32, "ffn_act": "gelu",
-              "scan_backend": "torch"}
     x = torch.randn(3, 10, 16, dtype=torch.float64)
     proj = torch.randn_like(x)
     torch.manual_seed(5)
-    eager = LatentMambaLayer(config, 10).double()
+    eager = LatentMambaLayer(TINY_LAYER, 10).double()
     x_ = x.clone().requires_grad_()
     expected = torch.autograd.grad((eager(x_) * proj).sum(), [x_] + list(eager.parameters()))
     saved = {}
@@ -161,7 +160,7 @@ def test_compile_memory_budget_keeps_less_and_computes_the_same():
         for budget in (1.0, 0.05):
             torch._dynamo.reset()
             set_compile_memory_budget(budget)
-            layer = LatentMambaLayer(config, 10).double()
+            layer = LatentMambaLayer(TINY_LAYER, 10).double()
             layer.load_state_dict(eager.state_dict())
             layer.compile(backend="aot_eager_decomp_partition")
             layer(x)  # compiled at its first call, under this budget
