@@ -1,4 +1,5 @@
-"""Sweep of the Triton scan's launch settings (channels per program x backward warps x backward unroll) against
+"""Sweep of the Triton scan's kernels and launch settings (sequential: channels per program x backward warps x
+backward unroll; parallel: steps per chunk x warps) against
 mamba-ssm's scan, tensors laid out as our mixer hands them over (benchmarks/scan_step.py). Prints forward and
 forward+backward median ms (CUDA events) and the backward kernel's registers/spills, one JSON line per row.
 
@@ -16,12 +17,16 @@ import recbole_mamba.ops.scan_triton as scan_triton  # noqa: E402
 from bench_layers import timer  # noqa: E402  (CUDA-event median)
 from scan_step import inputs, scan, triton_resources  # noqa: E402
 
-SHAPES = {  # name: (B, L, channels, groups, d_state), settings to sweep [(block_c, bwd_warps, bwd_unroll)]
-    "latent": ((2048, 200, 128, 4, 16), [(32, w, u) for u in (1, 2, 4, 8, 16) for w in (1, 2, 4)]),
-    "mamba1": ((2048, 200, 128, 1, 32), [(c, w, 1) for c in (16, 32, 64) for w in (1, 2, 4)]),
-    "latent50": ((8192, 50, 128, 4, 16), [(32, 1, 1), (16, 1, 1), (32, 1, 8)]),
-    "latent1000": ((409, 1000, 128, 4, 16), [(32, 1, 1), (16, 1, 1)]),
+SEQ = [dict(IMPL="sequential", BLOCK_C=None, BWD_WARPS=None, BWD_UNROLL=1)]  # the sequential kernels as shipped
+PAR = [dict(IMPL="parallel", PAR_CHUNK=c, PAR_WARPS=w) for c in (4, 8, 16) for w in (2, 4, 8)]
+HYB = [dict(IMPL="hybrid", PAR_CHUNK=c, PAR_WARPS=w) for c in (4, 8) for w in (2, 4)]
+SHAPES = {  # name: (B, L, channels, groups, d_state), settings to sweep (scan_triton module attributes)
+    "latent": ((2048, 200, 128, 4, 16), SEQ + [dict(IMPL="sequential", CHUNK=4)] + HYB),
+    "mamba1": ((2048, 200, 128, 1, 32), SEQ + [dict(IMPL="sequential", CHUNK=4)] + HYB),
+    "latent50": ((8192, 50, 128, 4, 16), SEQ + [dict(IMPL="sequential", CHUNK=4)] + HYB),
+    "latent1000": ((409, 1000, 128, 4, 16), SEQ + PAR),
 }
+KEYS = ("IMPL", "BLOCK_C", "BWD_WARPS", "BWD_UNROLL", "PAR_CHUNK", "PAR_WARPS", "CHUNK")
 
 
 def sweep(shape):
@@ -40,15 +45,20 @@ def sweep(shape):
                           "fwd_bwd_ms": round(timer(lambda: step("cuda"), 3, 10), 3)}), flush=True)
     except Exception as exc:  # mamba-ssm missing
         print(json.dumps({**head, "backend": "cuda", "error": repr(exc)[:200]}), flush=True)
-    shipped = scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL
-    for block_c, warps, unroll in settings:
-        scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = block_c, warps, unroll
-        row = {**head, "backend": "triton", "block_c": block_c, "bwd_warps": warps, "bwd_unroll": unroll,
-               "fwd_ms": round(timer(forward, 3, 10), 3), "fwd_bwd_ms": round(timer(step, 3, 10), 3)}
-        bwd = [r for r in triton_resources() if r["kernel"] == "_scan_bwd_kernel"]
+    shipped = {k: getattr(scan_triton, k) for k in KEYS}
+    for setting in settings:
+        for k, v in setting.items():
+            setattr(scan_triton, k, v)
+        row = {**head, "backend": "triton", **setting}
+        try:
+            row.update(fwd_ms=round(timer(forward, 3, 10), 3), fwd_bwd_ms=round(timer(step, 3, 10), 3))
+        except Exception as exc:  # e.g. a tile too large to compile
+            row.update(error=repr(exc)[:300])
+        bwd = [r for r in triton_resources() if "bwd" in r["kernel"]]
         row.update(bwd_regs=bwd[-1]["n_regs"] if bwd else None, bwd_spills=bwd[-1]["n_spills"] if bwd else None)
         print(json.dumps(row), flush=True)
-    scan_triton.BLOCK_C, scan_triton.BWD_WARPS, scan_triton.BWD_UNROLL = shipped
+        for k, v in shipped.items():
+            setattr(scan_triton, k, v)
 
 
 def main():
