@@ -10,7 +10,7 @@ mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming
 B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
 Prints the shape, the median ms of the iterations after the first (bench_layers' timer) and, for the Triton backend,
 each compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C /
-SCAN_CHUNK / SCAN_IMPL / SCAN_PAR_CHUNK / SCAN_PAR_WARPS in the environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
+SCAN_CHUNK in the environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
 bench_layers.py.
 """
 import json
@@ -52,17 +52,15 @@ def scan(leaves, backend):
 
 
 def apply_env_overrides():
-    """SCAN_IMPL / SCAN_PAR_CHUNK / SCAN_PAR_WARPS / SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C / SCAN_CHUNK ->
-    the Triton scan's launch settings; returns what was applied."""
+    """SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C / SCAN_CHUNK -> the Triton scan's launch settings; returns
+    what was applied."""
     applied = {}
-    for env, attr in (("SCAN_IMPL", "IMPL"), ("SCAN_PAR_CHUNK", "PAR_CHUNK"), ("SCAN_PAR_WARPS", "PAR_WARPS"),
-                      ("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS"),
+    for env, attr in (("SCAN_BWD_UNROLL", "BWD_UNROLL"), ("SCAN_BWD_WARPS", "BWD_WARPS"),
                       ("SCAN_BLOCK_C", "BLOCK_C"), ("SCAN_CHUNK", "CHUNK")):
         if os.environ.get(env):
             import recbole_mamba.ops.scan_triton as st
-            value = os.environ[env] if attr == "IMPL" else int(os.environ[env])
-            setattr(st, attr, value)
-            applied[attr] = value
+            setattr(st, attr, int(os.environ[env]))
+            applied[attr] = int(os.environ[env])
     return applied
 
 
@@ -70,7 +68,7 @@ def triton_resources():
     """Registers / spills / shared memory of each compiled Triton scan kernel (empty if not compiled)."""
     import recbole_mamba.ops.scan_triton as st
     rows = []
-    for name in ("_scan_fwd_kernel", "_scan_bwd_kernel", "_scan_fwd_par_kernel", "_scan_bwd_par_kernel"):
+    for name in ("_scan_fwd_kernel", "_scan_bwd_kernel"):
         caches = getattr(getattr(st, name), "device_caches", {})
         for cache in caches.values():
             kernels = cache[0] if isinstance(cache, tuple) else cache

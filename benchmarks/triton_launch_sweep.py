@@ -1,5 +1,5 @@
-"""Sweep of the Triton scan's kernels and launch settings (sequential: channels per program x backward warps x
-backward unroll; parallel: steps per chunk x warps) against
+"""Sweep of the Triton scan's launch settings (steps per chunk; channels per program x backward warps x backward
+unroll) against
 mamba-ssm's scan, tensors laid out as our mixer hands them over (benchmarks/scan_step.py). Prints forward and
 forward+backward median ms (CUDA events) and the backward kernel's registers/spills, one JSON line per row.
 
@@ -17,16 +17,17 @@ import recbole_mamba.ops.scan_triton as scan_triton  # noqa: E402
 from bench_layers import timer  # noqa: E402  (CUDA-event median)
 from scan_step import inputs, scan, triton_resources  # noqa: E402
 
-SEQ = [dict(IMPL="sequential", BLOCK_C=None, BWD_WARPS=None, BWD_UNROLL=1)]  # the sequential kernels as shipped
-PAR = [dict(IMPL="parallel", PAR_CHUNK=c, PAR_WARPS=w) for c in (4, 8, 16) for w in (2, 4, 8)]
-HYB = [dict(IMPL="hybrid", PAR_CHUNK=c, PAR_WARPS=w) for c in (4, 8) for w in (2, 4)]
+SHIPPED = [{}]  # the launch settings as shipped
+CHUNKS = [dict(CHUNK=c) for c in (2, 4, 8, 16)]
 SHAPES = {  # name: (B, L, channels, groups, d_state), settings to sweep (scan_triton module attributes)
-    "latent": ((2048, 200, 128, 4, 16), SEQ + [dict(IMPL="sequential", CHUNK=4)] + HYB),
-    "mamba1": ((2048, 200, 128, 1, 32), SEQ + [dict(IMPL="sequential", CHUNK=4)] + HYB),
-    "latent50": ((8192, 50, 128, 4, 16), SEQ + [dict(IMPL="sequential", CHUNK=4)] + HYB),
-    "latent1000": ((409, 1000, 128, 4, 16), SEQ + PAR),
+    "latent": ((2048, 200, 128, 4, 16), SHIPPED + CHUNKS + [dict(BLOCK_C=32, BWD_WARPS=w, BWD_UNROLL=u)
+                                                          for u in (2, 4) for w in (1, 2)]),
+    "mamba1": ((2048, 200, 128, 1, 32), SHIPPED + CHUNKS + [dict(BLOCK_C=c, BWD_WARPS=w) for c in (16, 64)
+                                                          for w in (1, 2)]),
+    "latent50": ((8192, 50, 128, 4, 16), SHIPPED + CHUNKS),
+    "latent1000": ((409, 1000, 128, 4, 16), SHIPPED + CHUNKS),
 }
-KEYS = ("IMPL", "BLOCK_C", "BWD_WARPS", "BWD_UNROLL", "PAR_CHUNK", "PAR_WARPS", "CHUNK")
+KEYS = ("BLOCK_C", "BWD_WARPS", "BWD_UNROLL", "CHUNK")
 
 
 def sweep(shape):
@@ -54,7 +55,7 @@ def sweep(shape):
             row.update(fwd_ms=round(timer(forward, 3, 10), 3), fwd_bwd_ms=round(timer(step, 3, 10), 3))
         except Exception as exc:  # e.g. a tile too large to compile
             row.update(error=repr(exc)[:300])
-        bwd = [r for r in triton_resources() if "bwd" in r["kernel"]]
+        bwd = [r for r in triton_resources() if r["kernel"] == "_scan_bwd_kernel"]
         row.update(bwd_regs=bwd[-1]["n_regs"] if bwd else None, bwd_spills=bwd[-1]["n_spills"] if bwd else None)
         print(json.dumps(row), flush=True)
         for k, v in shipped.items():

@@ -28,18 +28,14 @@ import torch
 import triton
 import triton.language as tl
 
-# Steps per chunk: 8 measured 5-8% faster than 16 and 32 (fwd+bwd, L = 50 and 200, LatentMamba's and Mamba1's scan
-# shapes; one H200, benchmarks/results/2026-12-04_h200_compile/); at L = 50 it also pads less (56 steps, not 64).
-CHUNK = 8
+# Steps per chunk (None: 4 up to d_state 16, else 8). Fwd+bwd on one H200: at LatentMamba's shape (d_state 16) 4 steps
+# are 11-12% faster than 8 (L = 50 and 200, benchmarks/results/2026-12-04_h200_parallel_scan/), 8 are 5-8% faster than
+# 16 and 32 (benchmarks/results/2026-12-04_h200_compile/); at Mamba1's (d_state 32) 8 beat 4 by 4%.
+CHUNK = None
 # Launch settings, measured by benchmarks/triton_launch_sweep.py (None: the heuristic in _launch_config).
 BLOCK_C = None  # channels per program (a power of two, capped by the group size); None: 32 (16 from d_state 64)
 BWD_UNROLL = 1  # unroll factor of the backward's per-step loops
 BWD_WARPS = None  # warps per backward program
-# Which kernels run: "parallel" (each chunk's steps at once, by an associative scan) or "sequential" (one step at a
-# time per program). PAR_CHUNK steps per chunk and PAR_WARPS warps per program for the parallel kernels.
-IMPL = "parallel"
-PAR_CHUNK = 8
-PAR_WARPS = 4
 
 
 @triton.jit
@@ -232,194 +228,11 @@ def _scan_bwd_kernel(
     tl.store(dDp_ptr + prog * BLOCK_C + c_local, dD_acc)
 
 
-@triton.jit
-def _affine_combine(a1, b1, a2, b2):
-    """Two steps of h -> a h + b, the earlier (a1, b1) first: h -> a2 (a1 h + b1) + b2."""
-    return a1 * a2, a2 * b1 + b2
-
-
-@triton.jit
-def _last_step(x, j, T: tl.constexpr):
-    """x[T - 1] of a [T BLOCK_C NP] tile (a masked sum over the in-thread time axis: no register indexing in Triton)."""
-    return tl.sum(tl.where(j[:, None, None] == T - 1, x, 0.0), axis=0)
-
-
-@triton.jit
-def _chunk_dt(dt_base, s_dl, t, L, dtb, cmask, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr):
-    """delta at steps t (a [T] vector) for the program's channels, [T BLOCK_C] each: (mask, dt before softplus, dt);
-    dt is 0 on steps past L, so that they leave the state unchanged."""
-    m = (t < L)[:, None] & cmask[None, :]
-    dt_raw = tl.load(dt_base[None, :] + t[:, None] * s_dl, mask=m, other=0.0).to(tl.float32)
-    if HAS_DTB:
-        dt_raw = dt_raw + dtb[None, :]
-    dt = dt_raw
-    if SOFTPLUS:
-        dt = _softplus(dt_raw)
-    return m, dt_raw, tl.where(m, dt, 0.0)
-
-
-@triton.jit
-def _chunk_gy(g_base, s_gl, z_base, s_zl, t, m, HAS_Z: tl.constexpr):
-    """(gradient of the scan's output before the z gate, z, the incoming gradient) at steps t: [T BLOCK_C] each."""
-    go = tl.load(g_base[None, :] + t[:, None] * s_gl, mask=m, other=0.0).to(tl.float32)
-    zt = go
-    gy = go
-    if HAS_Z:
-        zt = tl.load(z_base[None, :] + t[:, None] * s_zl, mask=m, other=0.0).to(tl.float32)
-        gy = go * zt * tl.sigmoid(zt)
-    return gy, zt, go
-
-
-@triton.jit
-def _scan_fwd_par_kernel(
-    u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, out_ptr, ck_ptr,
-    L, n_chunks, group_size, blocks_per_group,
-    s_ub, s_uc, s_ul, s_db, s_dc, s_dl, s_ac, s_an,
-    s_bb, s_bg, s_bn, s_bl, s_cb, s_cg, s_cn, s_cl,
-    s_zb, s_zc, s_zl, s_ob, s_oc, s_ol,
-    N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, CHUNK: tl.constexpr,
-    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
-):
-    """Parallel in time within a chunk: the chunk's CHUNK steps are one [CHUNK BLOCK_C NP] tile (time first, so that
-    Triton's default layout keeps it inside each thread), composed by an associative scan of
-    h -> exp(delta A) h + delta u B; the state crosses chunks in registers."""
-    pid_b = tl.program_id(0).to(tl.int64)
-    pid_blk = tl.program_id(1)
-    g, c_local, c, c_mask, n, n_mask, c_zero, n_zero, A, Dv, dtb = _program_tile(
-        pid_blk, group_size, blocks_per_group, A_ptr, s_ac, s_an, D_ptr, dtb_ptr, N, NP, BLOCK_C, HAS_D, HAS_DTB)
-    u_base = u_ptr + pid_b * s_ub + c * s_uc
-    dt_base = dt_ptr + pid_b * s_db + c * s_dc
-    z_base = z_ptr + pid_b * s_zb + c * s_zc
-    o_base = out_ptr + pid_b * s_ob + c * s_oc
-    b_base = B_ptr + pid_b * s_bb + g * s_bg + n * s_bn
-    cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
-    prog = pid_b * tl.num_programs(1) + pid_blk
-    TILE: tl.constexpr = BLOCK_C * NP
-    ck_base = ck_ptr + prog * n_chunks * TILE + c_local[:, None] * NP + n[None, :]
-    j = tl.arange(0, CHUNK)
-
-    h0 = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
-    for k in range(n_chunks):
-        tl.store(ck_base + k * TILE, h0)
-        t = k * CHUNK + j
-        m, dt_raw, dt = _chunk_dt(dt_base, s_dl, t, L, dtb, c_mask, HAS_DTB, SOFTPLUS)
-        mn = (t < L)[:, None] & n_mask[None, :]
-        u = tl.load(u_base[None, :] + t[:, None] * s_ul, mask=m, other=0.0).to(tl.float32)  # [T BLOCK_C]
-        Bt = tl.load(b_base[None, :] + t[:, None] * s_bl, mask=mn, other=0.0).to(tl.float32)  # [T NP]
-        Ct = tl.load(cc_base[None, :] + t[:, None] * s_cl, mask=mn, other=0.0).to(tl.float32)
-        a = tl.exp(dt[:, :, None] * A[None, :, :])  # [T BLOCK_C NP]
-        b = (dt * u)[:, :, None] * Bt[:, None, :]
-        a_s, b_s = tl.associative_scan((a, b), 0, _affine_combine)
-        h = b_s + a_s * h0[None, :, :]
-        y = tl.sum(h * Ct[:, None, :], axis=2)  # [T BLOCK_C]
-        if HAS_D:
-            y = y + Dv[None, :] * u
-        if HAS_Z:
-            zt = tl.load(z_base[None, :] + t[:, None] * s_zl, mask=m, other=0.0).to(tl.float32)
-            y = y * zt * tl.sigmoid(zt)
-        tl.store(o_base[None, :] + t[:, None] * s_ol, y, mask=m)
-        h0 = _last_step(h, j, CHUNK)
-
-
-@triton.jit
-def _scan_bwd_par_kernel(
-    u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr, gout_ptr, ck_ptr,
-    du_ptr, ddt_ptr, dz_ptr, dBp_ptr, dCp_ptr, dAp_ptr, dDp_ptr,
-    L, n_chunks, group_size, blocks_per_group,
-    s_ub, s_uc, s_ul, s_db, s_dc, s_dl, s_ac, s_an,
-    s_bb, s_bg, s_bn, s_bl, s_cb, s_cg, s_cn, s_cl,
-    s_zb, s_zc, s_zl, s_gb, s_gc, s_gl,
-    s_dub, s_duc, s_dul, s_ddb, s_ddc, s_ddl, s_dzb, s_dzc, s_dzl,
-    N: tl.constexpr, NP: tl.constexpr, BLOCK_C: tl.constexpr, CHUNK: tl.constexpr,
-    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr, SOFTPLUS: tl.constexpr,
-):
-    """Chunks from the last to the first: the chunk's states again by the forward's scan from its checkpoint, the
-    adjoint dL/dh_t = gy_t C_t + exp(delta_{t+1} A) dL/dh_{t+1} by the same scan over the chunk's steps loaded in
-    reverse order (Triton's reverse scan is not trusted with a non-commutative combine), flipped back to time order."""
-    pid_b = tl.program_id(0).to(tl.int64)
-    pid_blk = tl.program_id(1)
-    g, c_local, c, c_mask, n, n_mask, c_zero, n_zero, A, Dv, dtb = _program_tile(
-        pid_blk, group_size, blocks_per_group, A_ptr, s_ac, s_an, D_ptr, dtb_ptr, N, NP, BLOCK_C, HAS_D, HAS_DTB)
-    u_base = u_ptr + pid_b * s_ub + c * s_uc
-    dt_base = dt_ptr + pid_b * s_db + c * s_dc
-    z_base = z_ptr + pid_b * s_zb + c * s_zc
-    g_base = gout_ptr + pid_b * s_gb + c * s_gc
-    du_base = du_ptr + pid_b * s_dub + c * s_duc
-    ddt_base = ddt_ptr + pid_b * s_ddb + c * s_ddc
-    dz_base = dz_ptr + pid_b * s_dzb + c * s_dzc
-    b_base = B_ptr + pid_b * s_bb + g * s_bg + n * s_bn
-    cc_base = C_ptr + pid_b * s_cb + g * s_cg + n * s_cn
-    prog = pid_b * tl.num_programs(1) + pid_blk
-    TILE: tl.constexpr = BLOCK_C * NP
-    tile = c_local[:, None] * NP + n[None, :]
-    ck_base = ck_ptr + prog * n_chunks * TILE + tile
-    dBp_base = dBp_ptr + prog * L * N + n  # [B, n_blocks, L, N] partial sums, as the sequential kernel
-    dCp_base = dCp_ptr + prog * L * N + n
-    j = tl.arange(0, CHUNK)
-
-    dh_next = tl.zeros([BLOCK_C, NP], dtype=tl.float32)  # dL/dh at the first step of the later chunk
-    dA_acc = tl.zeros([BLOCK_C, NP], dtype=tl.float32)
-    dD_acc = tl.zeros([BLOCK_C], dtype=tl.float32)
-    for kk in range(n_chunks):
-        k = n_chunks - 1 - kk
-        # the adjoint, over the chunk's steps in reverse: slot i holds step k * CHUNK + CHUNK - 1 - i
-        tr = k * CHUNK + (CHUNK - 1 - j)
-        mr = (tr < L)[:, None] & c_mask[None, :]
-        gy_r, _, _ = _chunk_gy(g_base, s_gl, z_base, s_zl, tr, mr, HAS_Z)
-        Cr = tl.load(cc_base[None, :] + tr[:, None] * s_cl, mask=(tr < L)[:, None] & n_mask[None, :],
-                     other=0.0).to(tl.float32)
-        _, _, dt_next = _chunk_dt(dt_base, s_dl, tr + 1, L, dtb, c_mask, HAS_DTB, SOFTPLUS)
-        ar_s, br_s = tl.associative_scan((tl.exp(dt_next[:, :, None] * A[None, :, :]),
-                                          gy_r[:, :, None] * Cr[:, None, :]), 0, _affine_combine)
-        dh_r = br_s + ar_s * dh_next[None, :, :]
-        dh_next = _last_step(dh_r, j, CHUNK)
-        dh = tl.flip(dh_r, 0)  # dL/dh_t, time order
-        # the chunk's states, in time order
-        t = k * CHUNK + j
-        m, dt_raw, dt = _chunk_dt(dt_base, s_dl, t, L, dtb, c_mask, HAS_DTB, SOFTPLUS)
-        mn = (t < L)[:, None] & n_mask[None, :]
-        u = tl.load(u_base[None, :] + t[:, None] * s_ul, mask=m, other=0.0).to(tl.float32)
-        Bt = tl.load(b_base[None, :] + t[:, None] * s_bl, mask=mn, other=0.0).to(tl.float32)
-        dtu = dt * u
-        b = dtu[:, :, None] * Bt[:, None, :]
-        a_s, b_s = tl.associative_scan((tl.exp(dt[:, :, None] * A[None, :, :]), b), 0, _affine_combine)
-        h = b_s + a_s * tl.load(ck_base + k * TILE)[None, :, :]  # [T BLOCK_C NP]
-        gy, zt, go = _chunk_gy(g_base, s_gl, z_base, s_zl, t, m, HAS_Z)
-        if HAS_Z:
-            Ct = tl.load(cc_base[None, :] + t[:, None] * s_cl, mask=mn, other=0.0).to(tl.float32)
-            y = tl.sum(h * Ct[:, None, :], axis=2)
-            if HAS_D:
-                y = y + Dv[None, :] * u
-            sz = tl.sigmoid(zt)
-            tl.store(dz_base[None, :] + t[:, None] * s_dzl, go * y * sz * (1.0 + zt * (1.0 - sz)), mask=m)
-        tl.store(dCp_base[None, :] + t[:, None] * N, tl.sum(gy[:, :, None] * h, axis=1), mask=mn)
-        tl.store(dBp_base[None, :] + t[:, None] * N, tl.sum(dh * dtu[:, :, None], axis=1), mask=mn)
-        s = dh * (h - b)  # dL/d(delta A) elementwise: exp(delta_t A) h_{t-1} = h_t - delta_t u_t B_t
-        dhB = tl.sum(dh * Bt[:, None, :], axis=2)  # [T BLOCK_C]
-        du = dhB * dt
-        ddt = tl.sum(s * A[None, :, :], axis=2) + dhB * u
-        if HAS_D:
-            du = du + Dv[None, :] * gy
-            dD_acc += tl.sum(gy * u, axis=0)
-        dA_acc += tl.sum(s * dt[:, :, None], axis=0)
-        if SOFTPLUS:
-            ddt = ddt * tl.sigmoid(dt_raw)
-        tl.store(du_base[None, :] + t[:, None] * s_dul, du, mask=m)
-        tl.store(ddt_base[None, :] + t[:, None] * s_ddl, ddt, mask=m)
-    tl.store(dAp_ptr + prog * TILE + tile, dA_acc)
-    tl.store(dDp_ptr + prog * BLOCK_C + c_local, dD_acc)
-
-
-def _launch_config(dim, groups, d_state, impl):
-    """(group size, channels per program, programs per group, padded d_state, forward warps, backward warps, steps
-    per chunk) of the `impl` kernels ("parallel" or "sequential")."""
+def _launch_config(dim, groups, d_state):
+    """(group size, channels per program, programs per group, padded d_state, forward warps, backward warps, steps per
+    chunk)."""
     group_size = dim // groups
     npow = triton.next_power_of_2(d_state)
-    if impl in ("parallel", "hybrid"):
-        # a [channels d_state steps] tile of at most 4096 floats per program
-        block_c = min(BLOCK_C or max(1, min(32, 4096 // (npow * PAR_CHUNK))), triton.next_power_of_2(group_size))
-        bwd_warps = PAR_WARPS if impl == "parallel" else (BWD_WARPS or 1)
-        return group_size, block_c, triton.cdiv(group_size, block_c), npow, PAR_WARPS, bwd_warps, PAR_CHUNK
     # at most 1024 state elements per program: one warp holds 32 of them per thread per tile (d_state 64 and
     # more are not measured yet)
     block_c = min(BLOCK_C or max(1, min(32, 1024 // npow)), triton.next_power_of_2(group_size))
@@ -429,7 +242,8 @@ def _launch_config(dim, groups, d_state, impl):
     # no shared-memory round trip); 32 channels x one warp measured best at LatentMamba's (4 groups, d_state 16)
     # and Mamba4Rec's (1 group, d_state 32) shapes; 64 channels spill (docs/performance.md)
     bwd_warps = BWD_WARPS or 1
-    return group_size, block_c, blocks_per_group, npow, num_warps, bwd_warps, CHUNK
+    chunk = CHUNK or (4 if npow <= 16 else 8)
+    return group_size, block_c, blocks_per_group, npow, num_warps, bwd_warps, chunk
 
 
 def _sum_blocks(partial, batch, groups, blocks_per_group):
@@ -454,14 +268,13 @@ class _TritonScan(torch.autograd.Function):
         grouped = B.dim() == 4
         Bg, Cg = _as_grouped(B), _as_grouped(C)
         groups, d_state = Bg.shape[1], Bg.shape[2]
-        group_size, block_c, bpg, npow, num_warps, _, chunk = _launch_config(dim, groups, d_state, IMPL)
+        group_size, block_c, bpg, npow, num_warps, _, chunk = _launch_config(dim, groups, d_state)
         n_chunks = max(1, triton.cdiv(length, chunk))
-        kernel = _scan_fwd_par_kernel if IMPL in ("parallel", "hybrid") else _scan_fwd_kernel
         n_blocks = groups * bpg
         ck = torch.empty(batch, n_blocks, n_chunks, block_c, npow, device=u.device, dtype=torch.float32)
         out = torch.empty(batch, length, dim, device=u.device, dtype=u.dtype).transpose(1, 2)
         dummy = u
-        kernel[(batch, n_blocks)](
+        _scan_fwd_kernel[(batch, n_blocks)](
             u, delta, A, Bg, Cg, D if D is not None else dummy, z if z is not None else dummy,
             delta_bias if delta_bias is not None else dummy, out, ck,
             length, n_chunks, group_size, bpg,
@@ -471,19 +284,21 @@ class _TritonScan(torch.autograd.Function):
             num_warps=num_warps,
         )
         ctx.save_for_backward(u, delta, A, Bg, Cg, D, z, delta_bias, ck)
-        ctx.meta = (bool(delta_softplus), grouped, B.dtype, C.dtype, IMPL)
+        ctx.meta = (bool(delta_softplus), grouped, B.dtype, C.dtype)
         return out
 
     @staticmethod
     def backward(ctx, gout):
         u, delta, A, Bg, Cg, D, z, delta_bias, ck = ctx.saved_tensors
-        delta_softplus, grouped, b_dtype, c_dtype, impl = ctx.meta
+        delta_softplus, grouped, b_dtype, c_dtype = ctx.meta
         batch, dim, length = u.shape
         groups, d_state = Bg.shape[1], Bg.shape[2]
-        group_size, block_c, bpg, npow, _, bwd_warps, chunk = _launch_config(dim, groups, d_state, impl)
+        group_size, block_c, bpg, npow, _, bwd_warps, chunk = _launch_config(dim, groups, d_state)
         n_chunks = ck.shape[2]
         n_blocks = groups * bpg
-        f32 = dict(device=u.device, dtype=torch.float32)
+        dev = u.device
+        f32 = dict(device=dev, dtype=torch.float32)
+        scratch = torch.empty(batch * n_blocks, chunk + 1, block_c, npow, **f32)
         du = torch.empty_like(u)
         ddt = torch.empty_like(delta, dtype=torch.float32)
         dz = torch.empty_like(z) if z is not None else None
@@ -492,19 +307,14 @@ class _TritonScan(torch.autograd.Function):
         dAp = torch.empty(batch, n_blocks, block_c, npow, **f32)
         dDp = torch.empty(batch, n_blocks, block_c, **f32)
         dummy = u
-        if impl == "parallel":
-            kernel, scratch, extra = _scan_bwd_par_kernel, (), {}
-        else:
-            kernel, extra = _scan_bwd_kernel, dict(UNROLL=BWD_UNROLL)
-            scratch = (torch.empty(batch * n_blocks, chunk + 1, block_c, npow, **f32),)
-        kernel[(batch, n_blocks)](
+        _scan_bwd_kernel[(batch, n_blocks)](
             u, delta, A, Bg, Cg, D if D is not None else dummy, z if z is not None else dummy,
-            delta_bias if delta_bias is not None else dummy, gout, ck, *scratch,
+            delta_bias if delta_bias is not None else dummy, gout, ck, scratch,
             du, ddt, dz if dz is not None else dummy, dBp, dCp, dAp, dDp,
             length, n_chunks, group_size, bpg,
             *u.stride(), *delta.stride(), *A.stride(), *Bg.stride(), *Cg.stride(), *_strides(z, 3), *gout.stride(),
             *du.stride(), *ddt.stride(), *_strides(dz, 3),
-            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=chunk, **extra,
+            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=chunk, UNROLL=BWD_UNROLL,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=delta_softplus,
             num_warps=bwd_warps,
         )
