@@ -28,10 +28,11 @@ import torch
 import triton
 import triton.language as tl
 
-# Steps per chunk (None: 4 up to d_state 16, else 8). Fwd+bwd on one H200: at LatentMamba's shape (d_state 16) 4 steps
-# are 11-12% faster than 8 (L = 50 and 200, benchmarks/results/2026-12-04_h200_parallel_scan/), 8 are 5-8% faster than
-# 16 and 32 (benchmarks/results/2026-12-04_h200_compile/); at Mamba1's (d_state 32) 8 beat 4 by 4%.
-CHUNK = None
+# Steps per chunk: 8 measured 5-8% faster than 16 and 32 (fwd+bwd, L = 50 and 200, LatentMamba's and Mamba1's scan
+# shapes; one H200, benchmarks/results/2026-12-04_h200_compile/); at L = 50 it also pads less (56 steps, not 64).
+# 4 is 10% faster again at LatentMamba's shape but keeps twice the chunk checkpoints (ml-1m end to end: no faster
+# epoch, 20% more peak memory; benchmarks/results/2026-12-04_h200_parallel_scan/).
+CHUNK = 8
 # Launch settings, measured by benchmarks/triton_launch_sweep.py (None: the heuristic in _launch_config).
 BLOCK_C = None  # channels per program (a power of two, capped by the group size); None: 32 (16 from d_state 64)
 BWD_UNROLL = 1  # unroll factor of the backward's per-step loops
@@ -229,8 +230,7 @@ def _scan_bwd_kernel(
 
 
 def _launch_config(dim, groups, d_state):
-    """(group size, channels per program, programs per group, padded d_state, forward warps, backward warps, steps per
-    chunk)."""
+    """(group size, channels per program, programs per group, padded d_state, forward warps, backward warps)."""
     group_size = dim // groups
     npow = triton.next_power_of_2(d_state)
     # at most 1024 state elements per program: one warp holds 32 of them per thread per tile (d_state 64 and
@@ -242,8 +242,7 @@ def _launch_config(dim, groups, d_state):
     # no shared-memory round trip); 32 channels x one warp measured best at LatentMamba's (4 groups, d_state 16)
     # and Mamba4Rec's (1 group, d_state 32) shapes; 64 channels spill (docs/performance.md)
     bwd_warps = BWD_WARPS or 1
-    chunk = CHUNK or (4 if npow <= 16 else 8)
-    return group_size, block_c, blocks_per_group, npow, num_warps, bwd_warps, chunk
+    return group_size, block_c, blocks_per_group, npow, num_warps, bwd_warps
 
 
 def _sum_blocks(partial, batch, groups, blocks_per_group):
@@ -268,8 +267,8 @@ class _TritonScan(torch.autograd.Function):
         grouped = B.dim() == 4
         Bg, Cg = _as_grouped(B), _as_grouped(C)
         groups, d_state = Bg.shape[1], Bg.shape[2]
-        group_size, block_c, bpg, npow, num_warps, _, chunk = _launch_config(dim, groups, d_state)
-        n_chunks = max(1, triton.cdiv(length, chunk))
+        group_size, block_c, bpg, npow, num_warps, _ = _launch_config(dim, groups, d_state)
+        n_chunks = max(1, triton.cdiv(length, CHUNK))
         n_blocks = groups * bpg
         ck = torch.empty(batch, n_blocks, n_chunks, block_c, npow, device=u.device, dtype=torch.float32)
         out = torch.empty(batch, length, dim, device=u.device, dtype=u.dtype).transpose(1, 2)
@@ -279,7 +278,7 @@ class _TritonScan(torch.autograd.Function):
             delta_bias if delta_bias is not None else dummy, out, ck,
             length, n_chunks, group_size, bpg,
             *u.stride(), *delta.stride(), *A.stride(), *Bg.stride(), *Cg.stride(), *_strides(z, 3), *out.stride(),
-            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=chunk,
+            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=bool(delta_softplus),
             num_warps=num_warps,
         )
@@ -293,12 +292,12 @@ class _TritonScan(torch.autograd.Function):
         delta_softplus, grouped, b_dtype, c_dtype = ctx.meta
         batch, dim, length = u.shape
         groups, d_state = Bg.shape[1], Bg.shape[2]
-        group_size, block_c, bpg, npow, _, bwd_warps, chunk = _launch_config(dim, groups, d_state)
+        group_size, block_c, bpg, npow, _, bwd_warps = _launch_config(dim, groups, d_state)
         n_chunks = ck.shape[2]
         n_blocks = groups * bpg
         dev = u.device
         f32 = dict(device=dev, dtype=torch.float32)
-        scratch = torch.empty(batch * n_blocks, chunk + 1, block_c, npow, **f32)
+        scratch = torch.empty(batch * n_blocks, CHUNK + 1, block_c, npow, **f32)
         du = torch.empty_like(u)
         ddt = torch.empty_like(delta, dtype=torch.float32)
         dz = torch.empty_like(z) if z is not None else None
@@ -314,7 +313,7 @@ class _TritonScan(torch.autograd.Function):
             length, n_chunks, group_size, bpg,
             *u.stride(), *delta.stride(), *A.stride(), *Bg.stride(), *Cg.stride(), *_strides(z, 3), *gout.stride(),
             *du.stride(), *ddt.stride(), *_strides(dz, 3),
-            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=chunk, UNROLL=BWD_UNROLL,
+            N=d_state, NP=npow, BLOCK_C=block_c, CHUNK=CHUNK, UNROLL=BWD_UNROLL,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None, SOFTPLUS=delta_softplus,
             num_warps=bwd_warps,
         )
