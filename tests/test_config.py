@@ -113,6 +113,7 @@ def test_unknown_model_lists_available_models():
     ("Mamba4Rec", {"d_conv": 0}, "d_conv must be > 0"),
     ("LatentMamba", {"compile_layers": "yes"}, "compile_layers must be True or False"),
     ("LatentMamba", {"compile_memory_budget": 0}, r"compile_memory_budget must be a number in \(0, 1\]"),
+    ("Mamba4Rec", {"compile_layers": True, "compile_memory_budget": 0.5}, r"dropout_prob=0.2 trains on wrong gradients"),
 ])
 def test_invalid_model_config_is_rejected_before_loading_data(model, override, message):
     # data_path points nowhere: validation must fail first, without touching the dataset
