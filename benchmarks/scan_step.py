@@ -10,8 +10,8 @@ mixer hands them over (u from the torch conv: [B C L]; delta, z and the incoming
 B and C views of the x_proj output [B L H (r+2N)]); `contiguous` makes every tensor contiguous as shaped.
 Prints the shape, the median ms of the iterations after the first (bench_layers' timer) and, for the Triton backend,
 each compiled kernel's registers, spills and shared memory. SCAN_BWD_UNROLL / SCAN_BWD_WARPS / SCAN_BLOCK_C /
-SCAN_CHUNK in the environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py), here and in
-bench_layers.py.
+SCAN_CHUNK in the environment override the Triton scan's launch settings (see benchmarks/triton_launch_sweep.py),
+here and in bench_layers.py.
 """
 import json
 import os

@@ -202,11 +202,11 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
                 check(hasattr(functorch_config, "activation_memory_budget"),
                       f"compile_memory_budget={budget} needs a newer torch (this one, {torch.__version__}, has no "
                       f"activation memory budget); leave it at 1.0")
-                for key in ("dropout_prob", "hidden_dropout_prob"):
-                    check(not (key in config and config[key]),
-                          f"compile_memory_budget={budget} with {key}={config[key] if key in config else None} trains "
-                          f"on wrong gradients: torch's partitioner recomputes dropout in the backward with a new mask "
-                          f"(pytorch/pytorch#190758); set {key}=0 or compile_memory_budget=1.0")
+                dropout = [f"{key}={config[key]}" for key in ("dropout_prob", "hidden_dropout_prob")
+                           if key in config and config[key]]
+                check(not dropout, f"compile_memory_budget={budget} with {' and '.join(dropout)} trains on wrong "
+                      f"gradients: torch's partitioner recomputes dropout in the backward with a new mask "
+                      f"(pytorch/pytorch#190758); set the dropout to 0 or compile_memory_budget=1.0")
         validate_item_model(config)  # (train_positions and its keys: quick_start.make_config, for every model)
 
     def __init__(self, config, dataset):
