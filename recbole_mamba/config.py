@@ -233,6 +233,10 @@ def check_config(config):
             f"learning_rate must be > 0, got {config['learning_rate']!r}")
     _expect(config["weight_decay"] is None or (_is_number(config["weight_decay"]) and config["weight_decay"] >= 0),
             f"weight_decay must be >= 0, got {config['weight_decay']!r}")
+    betas = config["adam_betas"]
+    _expect(betas is None or (isinstance(betas, (list, tuple)) and len(betas) == 2
+                              and all(_is_number(b) and 0 <= b < 1 for b in betas)),
+            f"adam_betas must be two numbers in [0, 1), e.g. [0.9, 0.98], got {betas!r}")
     if config["check_unknown_keys"] is False:
         return
     known = _yaml_keys()

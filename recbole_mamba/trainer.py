@@ -162,6 +162,16 @@ class SafeTrainerMixin:
         ids = [config["local_rank"]] if config["device"].type == "cuda" else None
         self.distributed_model = DistributedDataParallel(self.model, device_ids=ids)
 
+    def _build_optimizer(self, **kwargs):
+        """RecBole's optimizer; Adam takes `adam_betas` when set."""
+        betas = self.config["adam_betas"]
+        learner = kwargs.get("learner", self.config["learner"])
+        if betas is None or str(learner).lower() != "adam":
+            return super()._build_optimizer(**kwargs)
+        return torch.optim.Adam(kwargs.get("params", self.model.parameters()),
+                                lr=kwargs.get("learning_rate", self.config["learning_rate"]), betas=tuple(betas),
+                                weight_decay=kwargs.get("weight_decay", self.config["weight_decay"]) or 0)
+
     def evaluate(self, eval_data, *args, **kwargs):
         self._eval_rows = len(eval_data._dataset)  # this rank's users (one row each under leave-one-out)
         return super().evaluate(eval_data, *args, **kwargs)

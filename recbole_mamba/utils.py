@@ -4,7 +4,7 @@ import inspect
 
 from recbole_mamba.errors import UnknownModelError
 
-OUR_MODELS = ("LatentMamba", "HMamba", "Mamba4Rec")
+OUR_MODELS = ("LatentMamba", "HMamba", "Mamba4Rec", "eSASRec")
 _OUR_PACKAGE = "recbole_mamba.model.sequential_recommender"
 
 

@@ -166,6 +166,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
     RecBole's prefix samples or on every position (`train_positions`, EveryPositionMixin); `forward` reads the last
     position of `sequence_output`. The item table is IDs or text (`item_model`, model/item_text.py).
     """
+    uses_scan = True  # False: a model without the selective scan (no scan_backend / compile_layers keys)
 
     @classmethod
     def validate_config(cls, config):
@@ -181,6 +182,9 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         for key in ("dropout_prob", "hidden_dropout_prob"):
             if key in config and config[key] is not None:
                 check(0 <= float(config[key]) < 1, f"{key} must be in [0, 1), got {config[key]!r}")
+        validate_item_model(config)  # (train_positions and its keys: quick_start.make_config, for every model)
+        if not cls.uses_scan:
+            return
         check(config["scan_backend"] in BACKENDS,
               f"unknown scan_backend {config['scan_backend']!r}; choose one of {', '.join(BACKENDS)}")
         device = config["device"]
@@ -207,7 +211,6 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
                 check(not dropout, f"compile_memory_budget={budget} with {' and '.join(dropout)} trains on wrong "
                       f"gradients: torch's partitioner recomputes dropout in the backward with a new mask "
                       f"(pytorch/pytorch#190758); set the dropout to 0 or compile_memory_budget=1.0")
-        validate_item_model(config)  # (train_positions and its keys: quick_start.make_config, for every model)
 
     def __init__(self, config, dataset):
         self.validate_config(config)

@@ -10,7 +10,8 @@ already dropped), and returns the mean loss over the P positions.
   backward pass (activation checkpointing), so that [P I] never exists at once: peak [chunk I].
 - `sampled_softmax`: CE over each target and N sampled items (eSASRec's objective for large catalogs).
   `uniform`: N ids drawn uniformly from 1..I-1, shared by the batch; log Q is the same for every item, so no
-  correction is needed; N >= I uses every item, i.e. full CE. `in_batch`: the batch's distinct targets (up to N
+  correction is needed; N >= I uses every item, i.e. full CE. `position`: N uniform ids drawn anew for every
+  position (RecTools' and the eSASRec benchmark's sampler): [P N] negatives, a gather of [P N H] item rows. `in_batch`: the batch's distinct targets (up to N
   of them) are the negatives; an item's sampling probability Q is its share of the batch's targets, and log Q is
   subtracted from every candidate's logit (the target's too), the logQ correction. Negatives that equal a
   position's own target are masked out.
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-NEGATIVE_SOURCES = ("uniform", "in_batch")
+NEGATIVE_SOURCES = ("uniform", "position", "in_batch")
 
 
 def wide(x):
@@ -50,6 +51,11 @@ def sampled_softmax(pair_scores, all_scores, h, items, targets, n_negatives, sou
     if source == "uniform" and n_negatives >= n_items:
         return full_ce(all_scores, h, items, targets)
     pos = wide(pair_scores(h, items[targets]))[:, None]  # [P 1]
+    if source == "position":
+        negatives = torch.randint(1, n_items, (h.shape[0], n_negatives), device=h.device)  # [P N]
+        neg = wide(pair_scores(h[:, None, :], items[negatives]))  # [P N]
+        neg = neg.masked_fill(negatives == targets[:, None], float("-inf"))  # accidental hits
+        return F.cross_entropy(torch.cat([pos, neg], dim=1), torch.zeros_like(targets))
     if source == "uniform":
         negatives = torch.randint(1, n_items, (n_negatives,), device=h.device)  # [N]
         neg = wide(all_scores(h, items[negatives]))  # [P N]
