@@ -25,7 +25,10 @@ import tempfile
 import time
 
 import numpy as np
-import pandas as pd
+
+if not hasattr(np, "long"):  # numpy 1.x under a SciPy built for numpy 2 (the GPU image's), which reads these names
+    np.long, np.ulong = np.int_, np.uint
+import pandas as pd  # noqa: E402
 
 # (width, session length, blocks, heads, dropout, epochs, ff multiplier of LiGR) as the benchmark's configs set them:
 # configs/paper/loo/s3_vanilla.yaml, s3_{sports,toys}_ligr.yaml, ml_1m.yaml
@@ -55,9 +58,9 @@ def read_interactions(path, dataset, core=0):
     return table
 
 
-def make_trainer(epochs):
+def make_trainer(epochs, patience=PATIENCE):
     """The benchmark's trainer: validation Recall@10 (seen items filtered) each epoch, early stopping on it with
-    patience 50, the best checkpoint reloaded at the end."""
+    patience (50), the best checkpoint reloaded at the end."""
     import torch
     from pytorch_lightning import Callback, Trainer
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
@@ -94,7 +97,7 @@ def make_trainer(epochs):
     return Trainer(max_epochs=epochs, deterministic=True, accelerator="auto", devices=1, logger=False,
                    enable_progress_bar=False, enable_model_summary=False,
                    callbacks=[FilteredRecall(), checkpoint, ReloadBest(checkpoint),
-                              EarlyStopping(monitor="recall@10", mode="max", patience=PATIENCE)])
+                              EarlyStopping(monitor="recall@10", mode="max", patience=patience)])
 
 
 def validation_mask(interactions):
@@ -111,6 +114,7 @@ def main():
     parser.add_argument("--layers", choices=("sasrec", "ligr"), default="sasrec")
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--epochs", type=int, default=0, help="override the benchmark's maximum (0: keep it)")
+    parser.add_argument("--patience", type=int, default=PATIENCE, help="early-stopping patience (the benchmark's: 50)")
     args = parser.parse_args()
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
@@ -142,7 +146,7 @@ def main():
         n_factors=setting["n_factors"], session_max_len=setting["session_max_len"], n_blocks=setting["n_blocks"],
         n_heads=setting["n_heads"], dropout_rate=setting["dropout_rate"], loss="sampled_softmax", n_negatives=256,
         epochs=epochs, deterministic=True, verbose=0,
-        get_val_mask_func=validation_mask, get_trainer_func=lambda: make_trainer(epochs), **layers)
+        get_val_mask_func=validation_mask, get_trainer_func=lambda: make_trainer(epochs, args.patience), **layers)
     data = Dataset.construct(frame)
     start = time.time()
     model.fit(data)
