@@ -1,11 +1,17 @@
 """The peer: RecTools' own SASRec+SS and eSASRec (LiGR layers) trained as the eSASRec benchmark trains them
 (blondered/transformer_benchmark), on our atomic files, split and ranked as our protocol splits them.
 
-RecTools needs numpy < 2 and pytorch-lightning <= 2.5.2, so it runs from its own environment, never ours:
+RecTools pins pytorch-lightning <= 2.5.2, pandas < 3 (and numpy < 2 below Python 3.13), so it runs from its own
+environment, never ours (a GPU: its training gathers [batch, length, 257, width] item rows per step, minutes per
+epoch on a CPU):
 
     python3.11 -m venv /tmp/rtvenv && . /tmp/rtvenv/bin/activate
     pip install torch==2.13.0 "rectools[torch]==0.19.0" "numpy<2" "pandas<3"
     python benchmarks/peer_rectools.py --dataset=Amazon_Toys --data_path=DIR --layers=sasrec --seed=2020
+
+(On a machine without a registry: the wheels of rectools, pytorch-lightning 2.5.2, pandas 2.2, pytz, tzdata, pydantic,
+pydantic-core, typeguard, attrs, fastrlock, pm-implicit installed with `pip install --no-deps --target DIR` and DIR
+first on PYTHONPATH; benchmarks/results/2026-12-05_h100_recipe/launch.sh does so on the GPU image.)
 
 Protocol, as ours (recbole_mamba, RecBole leave-one-out): each user's interactions in time order, ties in file
 order (a stable sort); the last one is the test target, the one before it the validation target, the rest train.
@@ -25,10 +31,7 @@ import tempfile
 import time
 
 import numpy as np
-
-if not hasattr(np, "long"):  # numpy 1.x under a SciPy built for numpy 2 (the GPU image's), which reads these names
-    np.long, np.ulong = np.int_, np.uint
-import pandas as pd  # noqa: E402
+import pandas as pd
 
 # (width, session length, blocks, heads, dropout, epochs, ff multiplier of LiGR) as the benchmark's configs set them:
 # configs/paper/loo/s3_vanilla.yaml, s3_{sports,toys}_ligr.yaml, ml_1m.yaml

@@ -114,6 +114,11 @@ def test_unknown_model_lists_available_models():
     ("LatentMamba", {"compile_layers": "yes"}, "compile_layers must be True or False"),
     ("LatentMamba", {"compile_memory_budget": 0}, r"compile_memory_budget must be a number in \(0, 1\]"),
     ("Mamba4Rec", {"compile_layers": True, "compile_memory_budget": 0.5}, r"dropout_prob=0.2 trains on wrong gradients"),
+    ("eSASRec", {"block": "bert"}, "block must be one of ligr, sasrec"),
+    ("eSASRec", {"n_heads": 3}, "n_heads must be a positive divisor of hidden_size"),
+    ("eSASRec", {"init": "kaiming"}, "init must be xavier or normal"),
+    ("eSASRec", {"adam_betas": [0.9]}, r"adam_betas must be two numbers in \[0, 1\)"),
+    ("SASRec", {"negative_source": "popular"}, "negative_source must be one of uniform, position, in_batch"),
 ])
 def test_invalid_model_config_is_rejected_before_loading_data(model, override, message):
     # data_path points nowhere: validation must fail first, without touching the dataset

@@ -110,6 +110,18 @@ def test_sampled_softmax_with_few_negatives_and_in_batch():
         sampled_softmax(inner_pair_scores, inner_all_scores, h, table, targets, 5, "popular")
 
 
+def test_sampled_softmax_with_negatives_per_position():
+    h, table, targets = _loss_inputs()
+    torch.manual_seed(0)
+    loss = sampled_softmax(inner_pair_scores, inner_all_scores, h, table, targets, 5, "position")
+    loss.backward()
+    assert torch.isfinite(loss) and h.grad is not None and torch.isfinite(h.grad).all()
+    # with a catalogue of one real item every negative is the target itself: all masked, nothing to contrast
+    one = torch.ones(4, dtype=torch.long)
+    loss = sampled_softmax(inner_pair_scores, inner_all_scores, h[:4].detach(), table[:2].detach(), one, 7, "position")
+    assert float(loss) == 0.0
+
+
 def test_evaluation_is_identical_between_last_and_all():
     _, _, (train_last, valid_last, test_last) = setup("Mamba4Rec", {}, positions="last")
     _, _, (train_all, valid_all, test_all) = setup("Mamba4Rec", {}, positions="all")

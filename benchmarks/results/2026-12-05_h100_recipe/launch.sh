@@ -1,7 +1,7 @@
 #!/bin/bash
 # Launch the recipe comparison on one GPU, every run in the background at once (logs in /tmp/logs/NAME.log, results
 # in /tmp/logs/NAME.json). From the project root on the GPU machine, after `source .device/setup.sh`:
-#   bash benchmarks/results/2026-12-05_gpu_recipe/launch.sh
+#   bash benchmarks/results/2026-12-05_h100_recipe/launch.sh
 # Peer: RecTools 0.19.0 (benchmarks/peer_rectools.py) from wheels in .device/peer (pandas 2.2, pytz, tzdata,
 # pytorch-lightning 2.5.2, pydantic, pm-implicit without its CUDA part), kept apart from ours in /tmp/peer; the
 # image's numpy 2 (RecTools pins numpy < 2 below Python 3.13 only). Ours: recbole_mamba from a copy of this tree.
