@@ -183,6 +183,62 @@ def _yaml_keys():
     return frozenset(keys)
 
 
+@functools.lru_cache(maxsize=None)
+def _keys_by_model():
+    """({model: its yaml keys}, keys of every other yaml): RecBole's and our model files (ours in model/<Model>/ too),
+    and the overall, dataset and quick-start files that apply to every model."""
+    import glob
+
+    import recbole
+
+    def keys_of(path):
+        with open(path, encoding="utf-8") as f:
+            return set(re.findall(r"^([A-Za-z_][\w-]*)\s*:", f.read(), flags=re.M))
+
+    by_model, general = {}, set(_UNDECLARED_KEYS)
+    for root in (os.path.join(os.path.dirname(recbole.__file__), "properties"), PROPERTIES_DIR):
+        model_dir = os.path.join(root, "model")
+        for path in glob.glob(os.path.join(root, "**", "*.yaml"), recursive=True):
+            rel = os.path.relpath(path, model_dir)
+            if rel.startswith(".."):
+                general |= keys_of(path)
+            else:
+                name = rel.split(os.sep)[0]
+                by_model.setdefault(os.path.splitext(name)[0], set()).update(keys_of(path))
+    return by_model, frozenset(general)
+
+
+def check_model_keys(config):
+    """Ranges that every model's keys share, checked for RecBole's models as for ours: sizes and lengths > 0,
+    dropout probabilities in [0, 1). A key that only other models read gets a one-line warning instead."""
+    by_model, general = _keys_by_model()
+    model = config["model"]
+    own = by_model.get(model, set()) | general
+
+    def given(key):
+        return key in config and config[key] is not None and (key in own or key not in config.external_config_dict)
+
+    for key in ("hidden_size", "embedding_size", "inner_size", "n_layers", "num_layers", "n_heads",
+                "MAX_ITEM_LIST_LENGTH"):
+        if given(key):
+            value = config[key]
+            _expect(_is_number(value) and float(value).is_integer() and value > 0, f"{key} must be > 0, got {value!r}")
+    for key in ("dropout_prob", "hidden_dropout_prob", "attn_dropout_prob", "dropout"):
+        if given(key):
+            value = config[key]
+            _expect(_is_number(value) and 0 <= value < 1, f"{key} must be in [0, 1), got {value!r}")
+    if config["check_unknown_keys"] is False:
+        return
+    for key in config.external_config_dict:
+        if key in own or (key, "unused") in _warned:
+            continue
+        readers = sorted(m for m, keys in by_model.items() if key in keys)
+        if readers:
+            _warned.add((key, "unused"))
+            print(f"recbole-mamba: warning: {model} does not read {key!r} (a key of {', '.join(readers[:3])}"
+                  f"{', ...' if len(readers) > 3 else ''}), so it has no effect", file=sys.stderr)
+
+
 def documented_keys(model):
     """{key: (default, comment)} from our yaml files for `model` (its own file, then the sequential base);
     empty for a model we ship no yaml for."""
@@ -226,6 +282,7 @@ def check_config(config):
             _expect(_is_number(value), f"{key} must be a number, got {value!r}")
             if isinstance(default, int) and key not in ("learning_rate", "weight_decay"):
                 _expect(float(value).is_integer(), f"{key} must be an integer, got {value!r}")
+    check_model_keys(config)
     for key in ("epochs", "train_batch_size", "eval_batch_size", "eval_step", "stopping_step"):
         value = config[key]
         _expect(value is None or (_is_number(value) and value >= 1), f"{key} must be at least 1, got {value!r}")

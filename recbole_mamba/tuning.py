@@ -29,6 +29,22 @@ import yaml
 from recbole_mamba.quick_start import run
 
 ALGOS = {"hyperopt": ("exhaustive", "random", "bayes"), "ray": ("grid", "random")}
+NEEDS = {"hyperopt": ("hyperopt",), "ray": ("ray", "pyarrow")}  # what each tool imports (pyarrow: Ray's results)
+
+
+def missing_modules(tool):
+    """The modules `tool` needs that are not installed here (looked up, not imported, before any trial runs)."""
+    import importlib.util
+
+    missing = []
+    for name in NEEDS[tool]:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def read_params_file(path):
@@ -265,6 +281,11 @@ def main(argv=None):
             p.error(f"arguments must look like --key=value, got {arg}")
         key, _, value = arg[2:].partition("=")
         fixed[key] = yaml.safe_load(value)
+    missing = missing_modules(args.tool)
+    if missing:
+        print(f"recbole-mamba-tune: error: --tool={args.tool} needs {' and '.join(missing)}, not installed here: "
+              f"pip install \"recbole-mamba[tune]\" (or pip install {' '.join(missing)})", file=sys.stderr)
+        return 2
     params_file = args.params_file or property_file("hyper", f"{args.model}.hyper")
     files = [os.path.abspath(f) for f in args.config_files.split()] if args.config_files else None
     try:

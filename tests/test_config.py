@@ -138,3 +138,26 @@ def test_command_line_duplicate_with_different_values_is_an_error(tiny_config):
     with pytest.raises(ConfigError, match="--expand is given twice, with different values"):
         Config(model="LatentMamba", dataset="tiny", config_dict={"data_path": tiny_config["data_path"]},
                cmd_args=["--expand=3", "--expand=4"])
+
+
+@pytest.mark.parametrize("model,override,message", [
+    ("SASRec", {"hidden_dropout_prob": 1.5}, r"hidden_dropout_prob must be in \[0, 1\), got 1.5"),
+    ("GRU4Rec", {"embedding_size": 0}, "embedding_size must be > 0, got 0"),
+    ("SASRec", {"n_layers": 0}, "n_layers must be > 0, got 0"),
+    ("SASRec", {"MAX_ITEM_LIST_LENGTH": 0}, "MAX_ITEM_LIST_LENGTH must be > 0, got 0"),
+    ("GRU4Rec", {"num_layers": 0}, "num_layers must be > 0, got 0"),
+])
+def test_recbole_models_keys_are_checked_before_loading_data(model, override, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(model, "tiny", config_dict={"data_path": "/nonexistent", **override}, cmd_args=[])
+
+
+def test_a_key_only_other_models_read_gets_one_warning(capsys):
+    import recbole_mamba.config as config_module
+
+    config_module._warned.clear()
+    make_config("LatentMamba", "tiny", config_dict={"data_path": "/nonexistent", "embedding_size": 0}, cmd_args=[])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "LatentMamba does not read 'embedding_size'" in err[0]  # and no range error for it
+    make_config("SASRec", "tiny", config_dict={"data_path": "/nonexistent", "hidden_size": 8}, cmd_args=[])
+    assert capsys.readouterr().err == ""  # a key the model reads: no word

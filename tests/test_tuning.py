@@ -205,3 +205,18 @@ def test_hyperopt_trials_report_best_model_curves_and_leave_no_checkpoints(tmp_p
         assert int(row["params"]) > 0
     leftover = [f for _, _, files in os.walk(out / "checkpoints") for f in files]
     assert leftover == []
+
+
+@pytest.mark.parametrize("tool,module", [("hyperopt", "hyperopt"), ("ray", "pyarrow")])
+def test_a_missing_tool_is_named_in_one_line_before_any_trial(tool, module, tmp_path, params_file, capsys,
+                                                              monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", f"--tool={tool}"]
+              + tiny_args(tmp_path))
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--tool={tool} needs {module}" in err and "recbole-mamba[tune]" in err
+    assert not (tmp_path / "out").exists()
