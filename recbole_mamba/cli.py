@@ -109,6 +109,10 @@ def main(argv=None):
     except RecBoleMambaError as exc:
         print(f"recbole-mamba: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nrecbole-mamba: interrupted; continue with --resume=<the run's -last.pth file> (in its "
+              "checkpoint_dir, written after every validation)", file=sys.stderr)
+        return 130
     print(summary_table(result), flush=True)
     if args.result_json:
         write_json(result, args.result_json)

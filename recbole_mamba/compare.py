@@ -1,7 +1,7 @@
 """Side-by-side comparison: several models on one or more datasets, one seed, one protocol.
 
     python run_recbole_mamba.py --model_list=LatentMamba,HMamba,Mamba4Rec,SASRec,GRU4Rec,BERT4Rec \
-        --dataset=ml-1m --data_path=../shared/datasets [--compare_dir=compare] [--key=value ...]
+        --dataset=ml-1m --data_path=DIR [--compare_dir=compare] [--key=value ...]
 
 Every model runs through `quick_start.run` with the same config overrides. A model that fails is reported in
 the table (status and error) and the others still run. Writes <compare_dir>/comparison.md and .csv
@@ -39,6 +39,8 @@ def compare(models, datasets, config_file_list=None, cmd_args=(), out_dir="compa
             rows.append(row)
             print(f"[compare] {dataset} {model}: {row['status']} {row.get('error', '')}", flush=True)
     written = write_outputs(rows, out_dir)
+    with open(os.path.join(out_dir, "comparison.md")) as f:
+        print(f.read(), end="", flush=True)  # the table on the terminal too
     print("[compare] wrote " + ", ".join(written), flush=True)
     return rows
 

@@ -252,7 +252,7 @@ def documented_keys(model):
             for line in f:
                 match = re.match(r"^([A-Za-z_]\w*):\s*([^#]*?)\s*(?:#\s*(.*))?$", line.rstrip())
                 if match and match.group(1) not in keys:
-                    keys[match.group(1)] = (match.group(2) or "(below)", match.group(3) or "")
+                    keys[match.group(1)] = (match.group(2) or "(a mapping: see the yaml file)", match.group(3) or "")
     return keys
 
 

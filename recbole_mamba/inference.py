@@ -1,7 +1,7 @@
 """Top-K recommendations from a saved checkpoint, for known users or for a raw item-id history.
 
     from recbole_mamba.inference import Recommender
-    rec = Recommender("saved/LatentMamba-....pth", data_path="../shared/datasets")
+    rec = Recommender("saved/LatentMamba-....pth", data_path="DIR")
     rec.recommend_history(["1193", "661", "914"], k=10)   # [(item_token, score), ...]
     rec.recommend_users(["1", "2"], k=10)                  # {user_token: [(item_token, score), ...]}
 
@@ -31,6 +31,10 @@ class Recommender:
         state = safe_load(checkpoint, map_location="cpu")
         if "run_config" not in state:
             raise RecBoleMambaError(f"{checkpoint} has no run_config: it was not written by a recbole_mamba trainer")
+        if "rng" in state:  # a resumable '-last.pth' file: the last epoch's weights, not the best model's
+            print(f"recbole-mamba: warning: {checkpoint} holds the last epoch's weights (for --resume), not the "
+                  f"best model's; the best is {state.get('best_model_file') or 'the run without -last'}",
+                  file=sys.stderr)
         overrides = dict(checkpoint_settings(state), show_progress=False, state="WARNING", use_gpu=device != "cpu")
         if data_path is not None:
             overrides["data_path"] = data_path

@@ -11,7 +11,7 @@ import torch
 from recbole_mamba import distributed, multidomain
 from recbole_mamba.config import Config, check_config, checkpoint_settings, property_file
 from recbole_mamba.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
-from recbole_mamba.model.abstract_recommender import (CAUSAL_RECBOLE_MODELS, EveryPositionMixin,
+from recbole_mamba.model.abstract_recommender import (EveryPositionMixin,
                                                       MambaSequentialRecommender, every_position_model,
                                                       validate_positions)
 from recbole_mamba.trainer import TRAIN_LOOPS, load_resumable
@@ -112,7 +112,7 @@ def check_dataset(config):
     tried = ", ".join(inter_files)
     raise DatasetNotFoundError(
         f"dataset {name!r} not found: looked for {tried}. Put RecBole atomic files there, or pass "
-        f"--data_path=DIR where DIR/{name}/{name}.inter exists (e.g. --data_path=../shared/datasets).")
+        f"--data_path=DIR where DIR/{name}/{name}.inter exists.")
 
 
 def load_dataset(config):
@@ -261,11 +261,7 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
         validate(config)
     if config["MODEL_TYPE"] == ModelType.SEQUENTIAL:
         validate_positions(config)
-        if config["train_positions"] == "all":
-            if not issubclass(config.model_class, EveryPositionMixin) and config["model"] not in CAUSAL_RECBOLE_MODELS:
-                raise ConfigError(f"train_positions=all needs a model that reads the sequence left to right and "
-                                  f"outputs every position; {config['model']} is not one of ours or "
-                                  f"{', '.join(CAUSAL_RECBOLE_MODELS)}")
+        if config["train_positions"] == "all":  # (validate_positions resolved `auto` and refused what cannot)
             config["train_batch_size"] = config["train_batch_size_all"]  # sequences, not prefix samples
         if config["item_model"] not in (None, "id"):  # the text model reads the .item columns it describes items by
             if not issubclass(config.model_class, MambaSequentialRecommender):

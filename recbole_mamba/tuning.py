@@ -1,12 +1,13 @@
 """Hyperparameter tuning over a RecBole params file, with hyperopt (RecBole's HyperTuning) or Ray Tune.
 
-    python run_hyper.py --model=LatentMamba --dataset=ml-1m --params_file=properties/hyper/LatentMamba.hyper \
-        --tool=hyperopt --algo=bayes --max_evals=20 [--config_files=...] [--key=value ...]
-    python run_hyper.py --model=HMamba --tool=ray --max_evals=16 --cpus_per_trial=2 --gpus_per_trial=0.25 \
+    recbole-mamba-tune --model=LatentMamba --dataset=ml-1m --tool=hyperopt --algo=bayes --max_evals=20
+        [--params_file=my.hyper] [--config_files=...] [--key=value ...]
+    recbole-mamba-tune --model=HMamba --tool=ray --max_evals=16 --cpus_per_trial=2 --gpus_per_trial=0.25
         [--ray_address=auto]
 
-Params file (RecBole's format), one line per parameter:  name choice [a,b]  |  name uniform lo,hi  |
-name loguniform log_lo,log_hi  |  name quniform lo,hi,q.  Every trial is one `quick_start.run` (our models or
+(`python run_hyper.py` in a source checkout.) The search space defaults to the model's shipped file
+(recbole_mamba/properties/hyper/<model>.hyper). Params file (RecBole's format), one line per parameter:
+`name choice [a,b]`, `name uniform lo,hi`, `name loguniform log_lo,log_hi` or `name quniform lo,hi,q`. Every trial is one `quick_start.run` (our models or
 RecBole's), so tuning uses the same code path and protocol as a single run; its test metrics are those of its best
 validated model. Output in --output_dir, rewritten after every trial (hyperopt) so a stopped search keeps what it
 finished: a Markdown and a CSV table of the trials (params, valid metric, test metrics, epochs, best epoch, s/epoch,
@@ -130,7 +131,7 @@ def trial_line(row, total, valid_metric, seconds):
     test = row["test_result"].get(key)
     return (f"[trial {row['trial']}/{total}] {tuned}: valid {key} {row['best_valid_score']:.4f}"
             + (f", test {key} {test:.4f}" if test is not None else "")
-            + f" ({row.get('epochs')} epochs, {seconds:.0f} s)")
+            + f" ({row.get('epochs')} epoch{'' if row.get('epochs') == 1 else 's'}, {seconds:.0f} s)")
 
 
 def _ray_worker_setup():

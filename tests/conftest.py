@@ -21,6 +21,7 @@ TINY = {
     "show_progress": False,
     "use_gpu": False,
     "state": "WARNING",
+    "train_positions": "last",  # many prefix samples: one epoch learns the tiny chains (the default, auto, is tested)
 }
 
 

@@ -161,3 +161,15 @@ def test_a_key_only_other_models_read_gets_one_warning(capsys):
     assert len(err) == 1 and "LatentMamba does not read 'embedding_size'" in err[0]  # and no range error for it
     make_config("SASRec", "tiny", config_dict={"data_path": "/nonexistent", "hidden_size": 8}, cmd_args=[])
     assert capsys.readouterr().err == ""  # a key the model reads: no word
+
+
+@pytest.mark.parametrize("model,expected", [("LatentMamba", "all"), ("eSASRec", "all"), ("SASRec", "all"),
+                                            ("GRU4Rec", "all"), ("BERT4Rec", "last")])
+def test_train_positions_auto_is_all_where_the_model_can(model, expected):
+    config = make_config(model, "tiny", config_dict={"data_path": "/nonexistent"}, cmd_args=[])
+    assert config["train_positions"] == expected
+    if expected == "all":
+        assert config["train_batch_size"] == config["train_batch_size_all"]
+    with pytest.raises(ConfigError, match="train_positions=all needs a model that reads the sequence left to right"):
+        make_config("BERT4Rec", "tiny", config_dict={"data_path": "/nonexistent", "train_positions": "all"},
+                    cmd_args=[])

@@ -200,7 +200,7 @@ def test_comparison_and_tuner_accept_the_key(tmp_path):
     from recbole_mamba.compare import compare
     from recbole_mamba.tuning import main
 
-    args = [f"--{k}={v}" for k, v in TINY.items()] + ["--train_positions=all", "--sampled_negatives=10"]
+    args = [f"--{k}={v}" for k, v in {**TINY, "train_positions": "all"}.items()] + ["--sampled_negatives=10"]
     rows = compare(["LatentMamba", "SASRec"], ["tiny"], None, args, str(tmp_path / "cmp"))
     assert [r["status"] for r in rows] == ["ok", "ok"]
     space = tmp_path / "space.hyper"

@@ -19,17 +19,34 @@ def check(condition, message):
         raise ConfigError(message)
 
 
-TRAIN_POSITIONS = ("last", "all")
+TRAIN_POSITIONS = ("auto", "last", "all")
 # RecBole's models that read their history left to right (causal), so that each position's output depends only on
 # the items up to it: the per-position outputs of one sequence are those of its prefixes. BERT4Rec and the like
 # (bidirectional, or scoring from other features) are not.
 CAUSAL_RECBOLE_MODELS = ("SASRec", "GRU4Rec")  # their forward ends with the gather of the last position
 
 
-def validate_positions(config):
-    """ConfigErrors for the every-position keys (any sequential model)."""
+def supports_all_positions(model_class, name):
+    """Whether a sequential model can train with `train_positions: all` (ours, and RecBole's causal models)."""
+    return issubclass(model_class, EveryPositionMixin) or name in CAUSAL_RECBOLE_MODELS
+
+
+def resolve_positions(config):
+    """`train_positions: auto` (the default) becomes `all` for models that support it and `last` for the others
+    (BERT4Rec and the like); `all` for one that does not is a ConfigError. Decided here, once, before any data."""
     check(config["train_positions"] in (None, *TRAIN_POSITIONS),
           f"train_positions must be one of {', '.join(TRAIN_POSITIONS)}, got {config['train_positions']!r}")
+    supported = supports_all_positions(config.model_class, config["model"])
+    if config["train_positions"] in (None, "auto"):
+        config["train_positions"] = "all" if supported else "last"
+    elif config["train_positions"] == "all" and not supported:
+        raise ConfigError(f"train_positions=all needs a model that reads the sequence left to right and outputs "
+                          f"every position; {config['model']} is not one of ours or {', '.join(CAUSAL_RECBOLE_MODELS)}")
+
+
+def validate_positions(config):
+    """ConfigErrors for the every-position keys (any sequential model)."""
+    resolve_positions(config)
     check(config["train_windows"] in (None, "last", "every"),
           f"train_windows must be last or every, got {config['train_windows']!r}")
     for key in ("ce_chunk_size", "sampled_negatives"):
