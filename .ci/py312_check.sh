@@ -17,9 +17,9 @@ pip install -q torch==2.13.0
 # --- the README's Python 3.12 command (quiet; pip's note that recbole's ray is missing is expected) ---
 cd "$repo" && pip install -q --no-deps recbole==1.2.1 && pip install -q -e . 2>&1 | { grep -v "ray<=2.6.3\|dependency resolver" || true; }
 cd "$work"
-recbole-mamba --model_list=LatentMamba,HMamba,Mamba4Rec,SASRec --dataset=tiny --data_path="$repo/tests/data" \
+recbole-mamba --model_list=LatentMamba,HMamba,Mamba4Rec,eSASRec,SASRec --dataset=tiny --data_path="$repo/tests/data" \
   --epochs=1 --hidden_size=16 --inner_size=32 --d_state=4 --n_heads=2 --n_layers=1 --MAX_ITEM_LIST_LENGTH=20 \
   --show_progress=False --use_gpu=False --state=WARNING --compare_dir="$work/cmp"
 ok=$(grep -c "| ok |" "$work/cmp/comparison.md" || true)
-[ "$ok" -eq 4 ] || { echo "py312 check: $ok of 4 models trained"; exit 1; }
-echo "py312 check: $(python --version) installs with the README's command and trains 4 of 4 models"
+[ "$ok" -eq 5 ] || { echo "py312 check: $ok of 5 models trained"; exit 1; }
+echo "py312 check: $(python --version) installs with the README's command and trains 5 of 5 models"

@@ -306,3 +306,40 @@ def check_config(config):
         print(f"recbole-mamba: warning: unknown config key {key!r}{hint}: no yaml of RecBole, recbole_mamba or "
               f"{config['model']} defines it, so it may have no effect; check_unknown_keys=False silences this",
               file=sys.stderr)
+
+
+def make_config(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_args=None):
+    """The run's Config, and every check of it, once, before any data is read: value types and ranges
+    (`check_config`), the model's own keys (its `validate_config`), the training objective (`validate_positions`
+    decides `train_positions`), and the columns the item model and a union of datasets need."""
+    from recbole.utils import ModelType
+
+    from recbole_mamba.model.abstract_recommender import MambaSequentialRecommender
+    from recbole_mamba.objective import validate_positions
+    from recbole_mamba.trainer import TRAIN_LOOPS
+
+    config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
+                    config_dict=config_dict, cmd_args=cmd_args)
+    check_config(config)
+    if config["amp_dtype"] not in (None, "bfloat16", "float16"):
+        raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
+    if config["train_loop"] not in (None, *TRAIN_LOOPS):
+        raise ConfigError(f"train_loop must be one of {', '.join(TRAIN_LOOPS)}, got {config['train_loop']!r}")
+    validate = getattr(config.model_class, "validate_config", None)
+    if validate is not None:
+        validate(config)
+    if config["MODEL_TYPE"] == ModelType.SEQUENTIAL:
+        validate_positions(config)  # the objective decides train_positions, once
+        if config["item_model"] not in (None, "id"):  # the text model reads the .item columns it describes items by
+            if not issubclass(config.model_class, MambaSequentialRecommender):
+                raise ConfigError(f"item_model={config['item_model']} is for recbole_mamba's models; "
+                                  f"{config['model']} has ID embeddings only")
+            load_col = dict(config["load_col"] or {})
+            load_col["item"] = list(dict.fromkeys([config["ITEM_ID_FIELD"], *config["text_fields"]]))
+            config["load_col"] = load_col
+        if multidomain.domains(config["dataset"]):  # each item's domain: ranking within it, metrics per domain
+            load_col = dict(config["load_col"] or {})
+            load_col["item"] = list(dict.fromkeys([config["ITEM_ID_FIELD"], *(load_col.get("item") or []),
+                                                   multidomain.DOMAIN_FIELD]))
+            config["load_col"] = load_col
+    return config

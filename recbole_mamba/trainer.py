@@ -26,6 +26,7 @@ import enum
 import functools
 import os
 import random
+import time
 
 import numpy as np
 import torch
@@ -154,13 +155,27 @@ class SafeTrainerMixin:
 
     def __init__(self, config, model):
         if config["single_spec"]:
-            return super().__init__(config, model)
-        from torch.nn.parallel import DistributedDataParallel
-
-        with distributed.single_spec_loaders(config):  # RecBole's DistributedDataParallel call is GPU-only
             super().__init__(config, model)
-        ids = [config["local_rank"]] if config["device"].type == "cuda" else None
-        self.distributed_model = DistributedDataParallel(self.model, device_ids=ids)
+        else:
+            from torch.nn.parallel import DistributedDataParallel
+
+            with distributed.single_spec_loaders(config):  # RecBole's DistributedDataParallel call is GPU-only
+                super().__init__(config, model)
+            ids = [config["local_rank"]] if config["device"].type == "cuda" else None
+            self.distributed_model = DistributedDataParallel(self.model, device_ids=ids)
+        self._absolute_tensorboard()
+
+    def _absolute_tensorboard(self):
+        """RecBole's SummaryWriter writes to a path relative to the working directory, from a background thread: a
+        process that changes directory (Ray's trials, a test) loses its events. The same folder, made absolute."""
+        writer = getattr(self, "tensorboard", None)
+        log_dir = getattr(writer, "log_dir", None)
+        if log_dir is None or os.path.isabs(log_dir):
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer.close()
+        self.tensorboard = SummaryWriter(os.path.abspath(log_dir))
 
     def _build_optimizer(self, **kwargs):
         """RecBole's optimizer; Adam takes `adam_betas` when set."""
@@ -361,6 +376,67 @@ class SafeTrainerMixin:
 
 
 @functools.lru_cache(maxsize=None)
+class TrainingRecorder:
+    """Wraps a trainer's _train_epoch / _valid_epoch: seconds per training epoch and the epoch of each validation.
+
+    Its state travels in resumable checkpoints, so a resumed run reports every epoch of the whole run."""
+
+    def __init__(self, trainer):
+        self.seconds, self.valid = [], []  # valid: (epoch index, score, wall seconds since training began)
+        self._epoch = -1
+        self._began = None  # perf_counter at the first batch of this process's first epoch
+        self._wall_before = 0.0  # wall seconds of the run before a resume
+        train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
+
+        def timed(train_data, epoch_idx, *args, **kwargs):
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            if self._began is None:
+                self._began = start
+            out = train_epoch(train_data, epoch_idx, *args, **kwargs)
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            self.seconds.append(time.perf_counter() - start)
+            self._epoch = epoch_idx
+            return out
+
+        def validated(*args, **kwargs):
+            score, result = valid_epoch(*args, **kwargs)
+            wall = self._wall_before + time.perf_counter() - (self._began or time.perf_counter())
+            self.valid.append((self._epoch, float(score), wall))
+            return score, result
+
+        trainer._train_epoch, trainer._valid_epoch = timed, validated
+        trainer.recorder = self
+
+    def state(self):
+        return {"seconds": list(self.seconds), "valid": [list(v) for v in self.valid]}
+
+    def load_state(self, state):
+        self.seconds = list(state["seconds"])
+        self.valid = [tuple(v) if len(v) == 3 else (*v, None) for v in state["valid"]]
+        self._epoch = self.valid[-1][0] if self.valid else -1
+        self._wall_before = (self.valid[-1][2] or 0.0) if self.valid else 0.0
+
+    def seconds_to(self, epoch):
+        """Training seconds of epochs 0..epoch (the time to reach that epoch's model), None if unknown."""
+        if epoch is None or len(self.seconds) <= epoch:
+            return None
+        return sum(self.seconds[: epoch + 1])
+
+    def wall_to(self, epoch):
+        """Wall seconds from the first training batch to the end of `epoch`'s validation (training, evaluation and
+        everything between), None if unknown."""
+        return next((wall for e, _, wall in self.valid if e == epoch), None)
+
+    def best_epoch(self, bigger=True):
+        if not self.valid:
+            return None
+        pick = max if bigger else min  # the first epoch reaching the best score
+        return pick(self.valid, key=lambda v: v[1])[0]
+
+
 def make_safe(trainer_class):
     """trainer_class with SafeTrainerMixin in front (cached, so each class is wrapped once)."""
     if issubclass(trainer_class, SafeTrainerMixin):

@@ -173,3 +173,16 @@ def test_train_positions_auto_is_all_where_the_model_can(model, expected):
     with pytest.raises(ConfigError, match="train_positions=all needs a model that reads the sequence left to right"):
         make_config("BERT4Rec", "tiny", config_dict={"data_path": "/nonexistent", "train_positions": "all"},
                     cmd_args=[])
+
+
+def test_a_run_checks_its_config_once(tiny_config, monkeypatch):
+    import recbole_mamba.config as config_module
+    from recbole_mamba.quick_start import run
+
+    calls = []
+    real = config_module.check_config
+    monkeypatch.setattr(config_module, "check_config", lambda config: calls.append(1) or real(config))
+    for model in ("LatentMamba", "SASRec"):
+        calls.clear()
+        run(model=model, dataset="tiny", config_dict=tiny_config, cmd_args=[], saved=False)
+        assert len(calls) == 1, model

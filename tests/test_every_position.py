@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import DATA_DIR, TINY
-from recbole_mamba.model.abstract_recommender import inner_all_scores, inner_pair_scores
+from recbole_mamba.objective import inner_all_scores, inner_pair_scores
 from recbole_mamba.model.loss import chunked_ce, full_ce, sampled_softmax
 from recbole_mamba.quick_start import build_model, load_dataset, make_config, prepare_data, run
 
@@ -59,7 +59,7 @@ def test_all_positions_loss_is_the_mean_of_the_prefix_losses(model, extra):
 
 
 def test_position_targets_shift_and_pad():
-    from recbole_mamba.model.abstract_recommender import EveryPositionMixin
+    from recbole_mamba.objective import EveryPositionMixin
 
     seq = torch.tensor([[5, 6, 7, 0], [8, 0, 0, 0]])
     targets = EveryPositionMixin.position_targets(seq, torch.tensor([3, 1]), torch.tensor([9, 4]))
@@ -160,12 +160,12 @@ def test_windowed_dataset_makes_the_samples_recboles_augmentation_would_keep(win
     test hold the same rows, column for column, as RecBole's full augmentation followed by every_position_samples."""
     from recbole.data.dataset import SequentialDataset
 
-    from recbole_mamba import quick_start
+    from recbole_mamba import objective
 
     def splits(full):
         with monkeypatch.context() as m:
             if full:
-                m.setattr(quick_start.WindowedSequentialDataset, "data_augmentation",
+                m.setattr(objective.WindowedSequentialDataset, "data_augmentation",
                           SequentialDataset.data_augmentation)
             config = make_config("LatentMamba", "tiny", config_dict={**TINY, "train_positions": "all",
                                  "train_windows": windows, "MAX_ITEM_LIST_LENGTH": length}, cmd_args=[])
@@ -215,7 +215,7 @@ def test_comparison_and_tuner_accept_the_key(tmp_path):
 @pytest.mark.parametrize("model,extra", MODELS[:4] + MODELS[5:], ids=["LatentMamba", "HMamba", "HMamba-half",
                                                                      "Mamba4Rec", "GRU4Rec"])
 def test_trimmed_padding_gives_the_same_loss_and_scores(model, extra):
-    from recbole_mamba.quick_start import trim_padding
+    from recbole_mamba.data import trim_padding
 
     config, net, (train, _, test) = setup(model, extra, MAX_ITEM_LIST_LENGTH=60)
     net.eval()

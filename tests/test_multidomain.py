@@ -66,7 +66,7 @@ def test_items_of_each_domain_are_described_by_their_own_columns(two_domains, tm
 
 
 def test_ranking_stays_within_the_users_domain(two_domains, tmp_path):
-    from recbole_mamba.quick_start import domain_of_items
+    from recbole_mamba.data import domain_of_items
     from recbole_mamba.utils import get_trainer
 
     root, _, _ = two_domains

@@ -129,7 +129,7 @@ def test_shipped_search_spaces_parse_and_name_real_config_keys():
     from recbole_mamba.config import PROPERTIES_DIR, _yaml_keys
 
     spaces = sorted(glob.glob(os.path.join(PROPERTIES_DIR, "hyper", "*.hyper")))
-    assert len(spaces) == 3
+    assert len(spaces) == 4
     for space in spaces:
         params = read_params_file(space)
         assert any(p[0] == "learning_rate" for p in params)

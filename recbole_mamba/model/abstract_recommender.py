@@ -1,7 +1,5 @@
-"""What every recbole_mamba sequential model shares: config checks, loss, scoring, init; and the every-position
-objective (`train_positions: all`), which RecBole's causal sequential models (SASRec, GRU4Rec, ...) get too."""
-import functools
-
+"""What every recbole_mamba sequential model shares: config checks, loss, scoring, init. The every-position
+objective (`train_positions: all`, EveryPositionMixin) is recbole_mamba.objective's."""
 import torch
 import torch.nn as nn
 
@@ -10,142 +8,14 @@ from recbole.model.loss import BPRLoss
 
 from recbole_mamba.errors import ConfigError
 from recbole_mamba.model.item_text import build_item_embedding, validate_item_model
-from recbole_mamba.model.loss import NEGATIVE_SOURCES, chunked_ce, full_ce, sampled_softmax, wide
+from recbole_mamba.model.loss import wide
+from recbole_mamba.objective import EveryPositionMixin
 from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resolve_backend
 
 
 def check(condition, message):
     if not condition:
         raise ConfigError(message)
-
-
-TRAIN_POSITIONS = ("auto", "last", "all")
-# RecBole's models that read their history left to right (causal), so that each position's output depends only on
-# the items up to it: the per-position outputs of one sequence are those of its prefixes. BERT4Rec and the like
-# (bidirectional, or scoring from other features) are not.
-CAUSAL_RECBOLE_MODELS = ("SASRec", "GRU4Rec")  # their forward ends with the gather of the last position
-
-
-def supports_all_positions(model_class, name):
-    """Whether a sequential model can train with `train_positions: all` (ours, and RecBole's causal models)."""
-    return issubclass(model_class, EveryPositionMixin) or name in CAUSAL_RECBOLE_MODELS
-
-
-def resolve_positions(config):
-    """`train_positions: auto` (the default) becomes `all` for models that support it and `last` for the others
-    (BERT4Rec and the like); `all` for one that does not is a ConfigError. Decided here, once, before any data."""
-    check(config["train_positions"] in (None, *TRAIN_POSITIONS),
-          f"train_positions must be one of {', '.join(TRAIN_POSITIONS)}, got {config['train_positions']!r}")
-    supported = supports_all_positions(config.model_class, config["model"])
-    if config["train_positions"] in (None, "auto"):
-        config["train_positions"] = "all" if supported else "last"
-    elif config["train_positions"] == "all" and not supported:
-        raise ConfigError(f"train_positions=all needs a model that reads the sequence left to right and outputs "
-                          f"every position; {config['model']} is not one of ours or {', '.join(CAUSAL_RECBOLE_MODELS)}")
-
-
-def validate_positions(config):
-    """ConfigErrors for the every-position keys (any sequential model)."""
-    resolve_positions(config)
-    check(config["train_windows"] in (None, "last", "every"),
-          f"train_windows must be last or every, got {config['train_windows']!r}")
-    for key in ("ce_chunk_size", "sampled_negatives"):
-        check(config[key] is None or (isinstance(config[key], int) and config[key] >= 0),
-              f"{key} must be an integer >= 0, got {config[key]!r}")
-    check(config["negative_source"] in (None, *NEGATIVE_SOURCES),
-          f"negative_source must be one of {', '.join(NEGATIVE_SOURCES)}, got {config['negative_source']!r}")
-    check(not (config["exclude_unseen_items"] and (config["sampled_negatives"] or config["loss_type"] == "BPR")),
-          "exclude_unseen_items works with CE over every item (full or chunked), not with sampled negatives or BPR")
-
-
-def inner_pair_scores(seq_output, item_emb):
-    """[P H], [P H] -> [P] (inner product)."""
-    return (seq_output * item_emb).sum(-1)
-
-
-def inner_all_scores(seq_output, item_emb):
-    """[P H], [N H] -> [P N] (inner product)."""
-    return seq_output @ item_emb.transpose(0, 1)
-
-
-class EveryPositionMixin:
-    """`train_positions: all`: one training sample per user window (quick_start.every_position_samples), the next
-    item predicted at every position, padding positions carrying no loss. `calculate_loss` falls back to the model's
-    own for `last`. The model provides `item_embedding`, `pair_scores`/`all_scores` (inner product by default) and
-    `sequence_output(item_seq, item_seq_len) -> [B L H]`; for RecBole's models that is their `forward` with the
-    final gather of the last position turned off.
-
-    Loss keys: `ce_chunk_size` > 0 computes the full CE that many positions at a time (exact, less memory);
-    `sampled_negatives` > 0 uses sampled softmax with that many negatives from `negative_source`; BPR draws one
-    uniform negative per position.
-    """
-
-    def init_positions(self, config):
-        self.train_positions = config["train_positions"] or "last"
-        self.ce_chunk_size = config["ce_chunk_size"] or 0
-        self.sampled_negatives = config["sampled_negatives"] or 0
-        self.negative_source = config["negative_source"] or "uniform"
-        # training batches leave the loader without the padding columns all their sequences share (quick_start)
-        self.trim_padding = config["trim_padding"] is not False
-
-    def pair_scores(self, seq_output, item_emb):
-        return inner_pair_scores(seq_output, item_emb)
-
-    def all_scores(self, seq_output, item_emb):
-        return inner_all_scores(seq_output, item_emb)
-
-    def sequence_output(self, item_seq, item_seq_len):
-        """[B L H]: RecBole's forward, whose last step gathers the last position, with that gather turned off."""
-        self.gather_indexes = lambda output, index: output  # an instance attribute hides the class's method
-        try:
-            return self.forward(item_seq, item_seq_len)
-        finally:
-            del self.gather_indexes
-
-    @staticmethod
-    def position_targets(item_seq, item_seq_len, pos_items):
-        """The next item at every position: item_seq shifted left, the sample's target at its last position,
-        0 (padding, no loss) beyond. [B L], [B], [B] -> [B L]."""
-        targets = torch.zeros_like(item_seq)
-        targets[:, :-1] = item_seq[:, 1:]
-        positions = torch.arange(item_seq.shape[1], device=item_seq.device)[None, :]
-        targets = targets.masked_fill(positions >= item_seq_len[:, None] - 1, 0)
-        return targets.scatter(1, (item_seq_len - 1)[:, None], pos_items[:, None])
-
-    def calculate_loss(self, interaction):
-        if self.train_positions != "all":
-            return super().calculate_loss(interaction)
-        item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
-        targets = self.position_targets(item_seq, item_seq_len, interaction[self.POS_ITEM_ID])  # [B L]
-        h = self.sequence_output(item_seq, item_seq_len)  # [B L H]
-        keep = targets > 0
-        h, targets = h[keep], targets[keep]  # [P H], [P]
-        items = self.item_embedding.weight
-        all_scores = self.all_scores
-        if getattr(self, "unseen_items", None) is not None:  # items absent from training get no logit
-            all_scores = self.training_scores
-        if self.loss_type == "BPR":
-            negatives = torch.randint(1, items.shape[0], targets.shape, device=targets.device)
-            pos = self.pair_scores(h, items[targets])
-            neg = self.pair_scores(h, items[negatives])
-            return -torch.log(1e-10 + torch.sigmoid(pos - neg)).mean()
-        if self.sampled_negatives:
-            return sampled_softmax(self.pair_scores, self.all_scores, h, items, targets, self.sampled_negatives,
-                                   self.negative_source)
-        if self.ce_chunk_size:
-            return chunked_ce(all_scores, h, items, targets, self.ce_chunk_size)
-        return full_ce(all_scores, h, items, targets)
-
-
-@functools.lru_cache(maxsize=None)
-def every_position_model(model_class):
-    """A RecBole sequential model class with EveryPositionMixin in front (same name, same weights)."""
-    def __init__(self, config, dataset):
-        model_class.__init__(self, config, dataset)
-        self.init_positions(config)
-
-    return type(model_class.__name__, (EveryPositionMixin, model_class),
-                {"__init__": __init__, "__module__": model_class.__module__})
 
 
 def compile_problem(device_type):
@@ -229,8 +99,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
                       f"gradients: torch's partitioner recomputes dropout in the backward with a new mask "
                       f"(pytorch/pytorch#190758); set the dropout to 0 or compile_memory_budget=1.0")
 
-    def __init__(self, config, dataset):
-        self.validate_config(config)
+    def __init__(self, config, dataset):  # (config checked by config.make_config, once, before any data)
         super().__init__(config, dataset)
         self.hidden_size = config["hidden_size"]
         self.loss_type = config["loss_type"]
