@@ -88,7 +88,13 @@ def main(argv=None):
                 print(f"recbole-mamba: error: {exc}", file=sys.stderr)
                 return 2
         return 0
-    bad = [a for a in rest if not (a.startswith("--") and "=" in a)]
+    from recbole_mamba.config import split_key_values
+
+    try:
+        _, bad = split_key_values(rest)
+    except RecBoleMambaError as exc:
+        print(f"recbole-mamba: error: {exc}", file=sys.stderr)
+        return 2
     if bad:
         parser.error(f"arguments must look like --key=value, got: {' '.join(bad)}")
 
@@ -124,10 +130,11 @@ def write_json(result, path):
     import json
     import os
 
+    from recbole_mamba.utils import atomic_write
+
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
+    with atomic_write(path) as f:
         json.dump(result, f, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -87,15 +87,7 @@ class Config(RecBoleConfig):
             return {}  # a notebook's argv belongs to its kernel
         else:
             args = sys.argv[1:]
-        parsed, unrecognized = {}, []
-        for arg in args:
-            if not arg.startswith("--") or "=" not in arg:
-                unrecognized.append(arg)
-                continue
-            name, value = arg[2:].split("=", 1)
-            if name in parsed and parsed[name] != value:
-                raise ConfigError(f"--{name} is given twice, with different values ({parsed[name]} and {value})")
-            parsed[name] = value
+        parsed, unrecognized = split_key_values(args)
         if unrecognized:
             getLogger().warning("command line args [%s] will not be used in RecBole", " ".join(unrecognized))
         return self._convert_config_dict(parsed)
@@ -181,6 +173,22 @@ def _yaml_keys():
             with open(path, encoding="utf-8") as f:
                 keys.update(re.findall(r"^([A-Za-z_][\w-]*)\s*:", f.read(), flags=re.M))
     return frozenset(keys)
+
+
+def split_key_values(args):
+    """`--key=value` arguments as ({key: value string}, [the arguments of another shape]); split on the first "="
+    (a value may hold one, e.g. a path ck/lr=0.003); a key given twice with different values is a ConfigError.
+    The one parser of the command lines of recbole-mamba, -leaderboard and -tune and of Config."""
+    parsed, other = {}, []
+    for arg in args:
+        if not arg.startswith("--") or "=" not in arg:
+            other.append(arg)
+            continue
+        name, value = arg[2:].split("=", 1)
+        if name in parsed and parsed[name] != value:
+            raise ConfigError(f"--{name} is given twice, with different values ({parsed[name]} and {value})")
+        parsed[name] = value
+    return parsed, other
 
 
 @functools.lru_cache(maxsize=None)

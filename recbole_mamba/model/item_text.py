@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from recbole_mamba.errors import ConfigError
+from recbole_mamba.utils import atomic_write
 
 ITEM_MODELS = ("id", "text", "id+text")
 POOLINGS = ("mean", "last")
@@ -136,8 +137,8 @@ def encode_texts(texts, encoder, pooling="mean", batch_size=64, cache_dir=None, 
     vectors[0] = 0  # padding
     if cache:
         os.makedirs(cache_dir, exist_ok=True)
-        torch.save(vectors, cache + ".tmp")
-        os.replace(cache + ".tmp", cache)
+        with atomic_write(cache, "wb") as f:
+            torch.save(vectors, f)
     return vectors
 
 
