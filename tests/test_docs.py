@@ -34,3 +34,9 @@ def test_every_kept_log_is_cited():
             text += f.read()
     kept = [name for name in os.listdir(RESULTS) if name != "README.md"]
     assert sorted(name for name in kept if name not in text) == []  # history lives in git, not in the tree
+
+
+def test_the_log_index_names_every_kept_log():
+    with open(os.path.join(RESULTS, "README.md"), encoding="utf-8") as f:
+        index = f.read()
+    assert sorted(name for name in os.listdir(RESULTS) if name != "README.md" and name not in index) == []

@@ -59,3 +59,14 @@ def test_a_missing_checkpoint_is_named_as_missing(tmp_path, capsys):
     assert main([f"--checkpoint={tmp_path}/nothing.pth", "--users=1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith("nothing.pth does not exist") and "weights_only" not in err[0]
+
+
+def test_the_last_epoch_checkpoint_is_named_as_such(checkpoint, capsys):
+    from recbole_mamba.trainer import last_checkpoint_file
+
+    capsys.readouterr()
+    Recommender(last_checkpoint_file(checkpoint))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds the last epoch's weights" in err[0] and checkpoint in err[0]
+    Recommender(checkpoint)
+    assert capsys.readouterr().err == ""
