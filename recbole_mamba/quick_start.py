@@ -10,7 +10,7 @@ from recbole_mamba.config import ConfigError, checkpoint_settings, make_config, 
 from recbole_mamba.data import (check_dataset, domain_loaders, domain_of_items, load_dataset, prepare_data,
                                 trim_training_batches)
 from recbole_mamba.objective import model_class_for
-from recbole_mamba.trainer import TrainingRecorder, load_resumable
+from recbole_mamba.trainer import load_resumable
 from recbole_mamba.utils import get_model, get_trainer
 
 from recbole.utils import init_logger, init_seed, set_color  # noqa: E402  (after compat, via config)
@@ -84,7 +84,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
     item_domain = domain_of_items(dataset_obj, config)
     if item_domain is not None:  # on the device once, not in every evaluation batch
         trainer.item_domain = item_domain.to(config["device"])
-    timer = TrainingRecorder(trainer)
+    timer = trainer.recorder
     if resume:
         trainer.resume_checkpoint(resume, resumed)
     if torch.cuda.is_available():

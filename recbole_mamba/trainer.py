@@ -148,7 +148,7 @@ class SafeTrainerMixin:
     _batch_idx = -1
     _loop_logged = False
     _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
-    recorder = None  # quick_start.TrainingRecorder, whose history a resumable checkpoint carries
+    recorder = None  # TrainingRecorder (made in __init__), whose history a resumable checkpoint carries
     item_domain = None  # [I] domain of each item of a union of datasets (recbole_mamba.multidomain)
 
     metric_decimals = None  # the user's metric_decimal_place, where ranks compute unrounded metrics
@@ -165,6 +165,7 @@ class SafeTrainerMixin:
             ids = [config["local_rank"]] if config["device"].type == "cuda" else None
             self.distributed_model = DistributedDataParallel(self.model, device_ids=ids)
         self._absolute_tensorboard()
+        self.recorder = TrainingRecorder()
 
     def _absolute_tensorboard(self):
         """RecBole's SummaryWriter writes to a path relative to the working directory, from a background thread: a
@@ -289,6 +290,17 @@ class SafeTrainerMixin:
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1
+        self.recorder.epoch_started()
+        out = self._train_epoch_in_precision(train_data, epoch_idx, *args, **kwargs)
+        self.recorder.epoch_ended(epoch_idx)
+        return out
+
+    def _valid_epoch(self, *args, **kwargs):
+        score, result = super()._valid_epoch(*args, **kwargs)
+        self.recorder.validated(score)
+        return score, result
+
+    def _train_epoch_in_precision(self, train_data, epoch_idx, *args, **kwargs):
         loop = self._epoch_loop()
         if not self.config["enable_amp"]:
             return loop(train_data, epoch_idx, *args, **kwargs)
@@ -376,40 +388,36 @@ class SafeTrainerMixin:
             f"far (if any) is kept at {self.saved_model_file}. Try a lower learning_rate or clip_grad_norm.")
 
 
-@functools.lru_cache(maxsize=None)
 class TrainingRecorder:
-    """Wraps a trainer's _train_epoch / _valid_epoch: seconds per training epoch and the epoch of each validation.
+    """Seconds of every training epoch and the epoch, score and wall time of every validation; the trainer reports
+    to it (`SafeTrainerMixin._train_epoch` / `_valid_epoch`). Its state travels in resumable checkpoints, so a
+    resumed run reports every epoch of the whole run."""
 
-    Its state travels in resumable checkpoints, so a resumed run reports every epoch of the whole run."""
-
-    def __init__(self, trainer):
+    def __init__(self):
         self.seconds, self.valid = [], []  # valid: (epoch index, score, wall seconds since training began)
         self._epoch = -1
         self._began = None  # perf_counter at the first batch of this process's first epoch
         self._wall_before = 0.0  # wall seconds of the run before a resume
-        train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
+        self._start = None
 
-        def timed(train_data, epoch_idx, *args, **kwargs):
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            if self._began is None:
-                self._began = start
-            out = train_epoch(train_data, epoch_idx, *args, **kwargs)
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            self.seconds.append(time.perf_counter() - start)
-            self._epoch = epoch_idx
-            return out
+    @staticmethod
+    def _now():
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # the GPU's queue counts towards the epoch it belongs to
+        return time.perf_counter()
 
-        def validated(*args, **kwargs):
-            score, result = valid_epoch(*args, **kwargs)
-            wall = self._wall_before + time.perf_counter() - (self._began or time.perf_counter())
-            self.valid.append((self._epoch, float(score), wall))
-            return score, result
+    def epoch_started(self):
+        self._start = self._now()
+        if self._began is None:
+            self._began = self._start
 
-        trainer._train_epoch, trainer._valid_epoch = timed, validated
-        trainer.recorder = self
+    def epoch_ended(self, epoch_idx):
+        self.seconds.append(self._now() - self._start)
+        self._epoch = epoch_idx
+
+    def validated(self, score):
+        wall = self._wall_before + time.perf_counter() - (self._began or time.perf_counter())
+        self.valid.append((self._epoch, float(score), wall))
 
     def state(self):
         return {"seconds": list(self.seconds), "valid": [list(v) for v in self.valid]}
@@ -438,6 +446,7 @@ class TrainingRecorder:
         return pick(self.valid, key=lambda v: v[1])[0]
 
 
+@functools.lru_cache(maxsize=None)
 def make_safe(trainer_class):
     """trainer_class with SafeTrainerMixin in front (cached, so each class is wrapped once)."""
     if issubclass(trainer_class, SafeTrainerMixin):
