@@ -1,4 +1,5 @@
-"""Trainers: every trainer `recbole_mamba.utils.get_trainer` returns (ours or RecBole's) gets `SafeTrainerMixin`.
+"""Trainers: every trainer `recbole_mamba.utils.get_trainer` returns (ours or RecBole's) gets `SafeTrainerMixin`,
+composed of one class per concern (Distributed, Checkpoints, EpochLoop, DivergenceGuard, EvaluationMasks, Setup):
 
 - Checkpoints hold plain data only (the config as a dict of plain values, tensors, numbers) and are written
   with torch's default pickle protocol, so they load with `torch.load(weights_only=True)`: a checkpoint from an
@@ -143,13 +144,9 @@ def to_device(interaction, device):
     return Interaction({k: v.pin_memory().to(device, non_blocking=True) for k, v in interaction.interaction.items()})
 
 
-class SafeTrainerMixin:
-    _epoch_idx = 0
-    _batch_idx = -1
-    _loop_logged = False
-    _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
-    recorder = None  # TrainingRecorder (made in __init__), whose history a resumable checkpoint carries
-    item_domain = None  # [I] domain of each item of a union of datasets (recbole_mamba.multidomain)
+class Distributed:
+    """One rank of a run of several processes (--nproc): RecBole's trainer built on single-process loaders, the model
+    wrapped in DistributedDataParallel, metrics reduced exactly over every rank's users."""
 
     metric_decimals = None  # the user's metric_decimal_place, where ranks compute unrounded metrics
     _eval_rows = 0
@@ -164,30 +161,6 @@ class SafeTrainerMixin:
                 super().__init__(config, model)
             ids = [config["local_rank"]] if config["device"].type == "cuda" else None
             self.distributed_model = DistributedDataParallel(self.model, device_ids=ids)
-        self._absolute_tensorboard()
-        self.recorder = TrainingRecorder()
-
-    def _absolute_tensorboard(self):
-        """RecBole's SummaryWriter writes to a path relative to the working directory, from a background thread: a
-        process that changes directory (Ray's trials, a test) loses its events. The same folder, made absolute."""
-        writer = getattr(self, "tensorboard", None)
-        log_dir = getattr(writer, "log_dir", None)
-        if log_dir is None or os.path.isabs(log_dir):
-            return
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer.close()
-        self.tensorboard = SummaryWriter(os.path.abspath(log_dir))
-
-    def _build_optimizer(self, **kwargs):
-        """RecBole's optimizer; Adam takes `adam_betas` when set."""
-        betas = self.config["adam_betas"]
-        learner = kwargs.get("learner", self.config["learner"])
-        if betas is None or str(learner).lower() != "adam":
-            return super()._build_optimizer(**kwargs)
-        return torch.optim.Adam(kwargs.get("params", self.model.parameters()),
-                                lr=kwargs.get("learning_rate", self.config["learning_rate"]), betas=tuple(betas),
-                                weight_decay=kwargs.get("weight_decay", self.config["weight_decay"]) or 0)
 
     def evaluate(self, eval_data, *args, **kwargs):
         self._eval_rows = len(eval_data._dataset)  # this rank's users (one row each under leave-one-out)
@@ -197,6 +170,13 @@ class SafeTrainerMixin:
         """Exact: the mean over every user of every rank (RecBole's weighs ranks by their number of batches)."""
         decimals = self.metric_decimals if self.metric_decimals is not None else self.config["metric_decimal_place"]
         return distributed.reduce_exact(result, self._eval_rows, self.device, decimals)
+
+
+class Checkpoints:
+    """Weights-only checkpoints: the best model without optimizer state, and after every validation a resumable
+    `-last.pth` with every random state; `resume_checkpoint` and `fit` continue a run exactly where it stopped."""
+
+    _resumed = None  # the loaded last checkpoint, until fit() has restored its random states
 
     def _checkpoint_state(self, epoch, with_optimizer=True):
         state = {
@@ -274,19 +254,15 @@ class SafeTrainerMixin:
         self.logger.info(f"resuming from {resume_file} at epoch {self.start_epoch}; "
                          f"best model: {self.saved_model_file}")
 
-    def _full_sort_batch_eval(self, batched_data):
-        """RecBole's full ranking; with `eval_filter_seen`, the items of the user's input history get no rank
-        (as RecTools' filter_viewed): a target the user had already seen then counts as a miss."""
-        interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
-        item_seq = getattr(self.model, "ITEM_SEQ", None)
-        if self.config["eval_filter_seen"] and item_seq in interaction:
-            seen = interaction[item_seq].to(scores.device)  # [B L], 0 = padding
-            scores = scores.scatter(1, seen, -torch.inf)  # padding is item 0, already -inf
-        if self.item_domain is not None and item_seq in interaction:  # a union of datasets: rank within the domain
-            item_domain = self.item_domain  # [I], on the model's device
-            user_domain = item_domain[interaction[item_seq][:, 0].to(item_domain.device)]  # [B]: its first item's
-            scores = scores.masked_fill(item_domain.unsqueeze(0) != user_domain.unsqueeze(1), -torch.inf)
-        return interaction, scores, positive_u, positive_i
+
+class EpochLoop:
+    """One training epoch: timed by the TrainingRecorder, in the configured precision, on the overlapped loop (or
+    RecBole's, or a trainer's own)."""
+
+    _epoch_idx = 0
+    _batch_idx = -1
+    _loop_logged = False
+    recorder = None  # TrainingRecorder (made in __init__), whose history a resumable checkpoint carries
 
     def _train_epoch(self, train_data, epoch_idx, *args, **kwargs):
         self._epoch_idx, self._batch_idx = epoch_idx, -1
@@ -318,7 +294,7 @@ class SafeTrainerMixin:
         from recbole.trainer import Trainer
 
         choice = self.config["train_loop"] or "overlapped"
-        own = next(c for c in type(self).__mro__[1:] if "_train_epoch" in vars(c) and c is not SafeTrainerMixin)
+        own = next(c for c in type(self).__mro__ if "_train_epoch" in vars(c) and c is not EpochLoop)
         use = choice == "overlapped" and own is Trainer and self.config["single_spec"]
         if not self._loop_logged:
             self.logger.info(f"train loop: {'overlapped' if use else own.__module__ + '.' + own.__name__}")
@@ -365,6 +341,10 @@ class SafeTrainerMixin:
         values = total.tolist()
         return tuple(values) if parts else values[0]
 
+
+class DivergenceGuard:
+    """A NaN/Inf training loss stops training with TrainingDivergedError naming the epoch and batch."""
+
     def _note_nonfinite(self, loss, batch_idx):
         """Remember, on the device, the first batch of the epoch whose loss is NaN/Inf, and that loss."""
         loss = loss.detach().float().sum()
@@ -386,6 +366,63 @@ class SafeTrainerMixin:
         raise TrainingDivergedError(
             f"training loss became {value} at epoch {self._epoch_idx}, batch {batch_idx}; the best checkpoint so "
             f"far (if any) is kept at {self.saved_model_file}. Try a lower learning_rate or clip_grad_norm.")
+
+
+class EvaluationMasks:
+    """Full ranking with the user's history left out (`eval_filter_seen`) and, for a union of datasets, within the
+    user's domain."""
+
+    item_domain = None  # [I] domain of each item of a union of datasets (recbole_mamba.multidomain)
+
+    def _full_sort_batch_eval(self, batched_data):
+        """RecBole's full ranking; with `eval_filter_seen`, the items of the user's input history get no rank
+        (as RecTools' filter_viewed): a target the user had already seen then counts as a miss."""
+        interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
+        item_seq = getattr(self.model, "ITEM_SEQ", None)
+        if self.config["eval_filter_seen"] and item_seq in interaction:
+            seen = interaction[item_seq].to(scores.device)  # [B L], 0 = padding
+            scores = scores.scatter(1, seen, -torch.inf)  # padding is item 0, already -inf
+        if self.item_domain is not None and item_seq in interaction:  # a union of datasets: rank within the domain
+            item_domain = self.item_domain  # [I], on the model's device
+            user_domain = item_domain[interaction[item_seq][:, 0].to(item_domain.device)]  # [B]: its first item's
+            scores = scores.masked_fill(item_domain.unsqueeze(0) != user_domain.unsqueeze(1), -torch.inf)
+        return interaction, scores, positive_u, positive_i
+
+
+class Setup:
+    """Optimizer and logging set-up: Adam's betas (`adam_betas`), RecBole's tensorboard folder made absolute."""
+
+    def _absolute_tensorboard(self):
+        """RecBole's SummaryWriter writes to a path relative to the working directory, from a background thread: a
+        process that changes directory (Ray's trials, a test) loses its events. The same folder, made absolute."""
+        writer = getattr(self, "tensorboard", None)
+        log_dir = getattr(writer, "log_dir", None)
+        if log_dir is None or os.path.isabs(log_dir):
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer.close()
+        self.tensorboard = SummaryWriter(os.path.abspath(log_dir))
+
+    def _build_optimizer(self, **kwargs):
+        """RecBole's optimizer; Adam takes `adam_betas` when set."""
+        betas = self.config["adam_betas"]
+        learner = kwargs.get("learner", self.config["learner"])
+        if betas is None or str(learner).lower() != "adam":
+            return super()._build_optimizer(**kwargs)
+        return torch.optim.Adam(kwargs.get("params", self.model.parameters()),
+                                lr=kwargs.get("learning_rate", self.config["learning_rate"]), betas=tuple(betas),
+                                weight_decay=kwargs.get("weight_decay", self.config["weight_decay"]) or 0)
+
+
+class SafeTrainerMixin(Distributed, Checkpoints, EpochLoop, DivergenceGuard, EvaluationMasks, Setup):
+    """What every trainer of a run gets (`make_safe`), one concern a piece: Distributed, Checkpoints, EpochLoop
+    (recorder, precision, loop), DivergenceGuard, EvaluationMasks, Setup."""
+
+    def __init__(self, config, model):
+        super().__init__(config, model)  # RecBole's trainer (Distributed: one rank's)
+        self._absolute_tensorboard()
+        self.recorder = TrainingRecorder()
 
 
 class TrainingRecorder:
