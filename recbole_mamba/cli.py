@@ -88,22 +88,14 @@ def main(argv=None):
                 print(f"recbole-mamba: error: {exc}", file=sys.stderr)
                 return 2
         return 0
-    from recbole_mamba.config import split_key_values
-
-    try:
-        _, bad = split_key_values(rest)
-    except RecBoleMambaError as exc:
-        print(f"recbole-mamba: error: {exc}", file=sys.stderr)
-        return 2
-    if bad:
-        parser.error(f"arguments must look like --key=value, got: {' '.join(bad)}")
-
+    from recbole_mamba.config import command_line_keys
     from recbole_mamba.quick_start import run
 
     config_files = args.config_files.split() if args.config_files else None
     if not args.resume:
         args.model, args.dataset = args.model or "LatentMamba", args.dataset or "ml-100k"
     try:
+        command_line_keys(rest)  # a malformed or repeated --key=value: one line, before anything runs
         if args.model_list:
             from recbole_mamba.compare import compare
 

@@ -191,6 +191,15 @@ def split_key_values(args):
     return parsed, other
 
 
+def command_line_keys(args):
+    """The {key: value string} of a command line that must hold only --key=value arguments (recbole-mamba, -tune,
+    -leaderboard): an argument of another shape, or a key given twice, is a ConfigError."""
+    parsed, other = split_key_values(args)
+    if other:
+        raise ConfigError(f"arguments must look like --key=value, got: {' '.join(other)}")
+    return parsed
+
+
 @functools.lru_cache(maxsize=None)
 def _keys_by_model():
     """({model: its yaml keys}, keys of every other yaml): RecBole's and our model files (ours in model/<Model>/ too),

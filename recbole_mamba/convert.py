@@ -88,7 +88,8 @@ def book_crossing_to_atomic(wheel, out_dir, core=10, seed=0):
             f.write(f"{user}\t{item}\t{rating}\t{t}\n")
     meta = books.loc[sorted(inter["item"].unique())]
     with open(os.path.join(folder, "Book-Crossing.item"), "w") as f:
-        f.write("item_id:token\tbook_title:token_seq\tbook_author:token_seq\tpublication_year:token\tpublisher:token_seq\n")
+        f.write("item_id:token\tbook_title:token_seq\tbook_author:token_seq\tpublication_year:token\t"
+                "publisher:token_seq\n")
         for isbn, row in meta.iterrows():
             year = clean(row["Year-Of-Publication"])
             f.write(f"{isbn}\t{clean(row['Book-Title'])}\t{clean(row['Book-Author'])}\t"

@@ -180,16 +180,14 @@ def main(argv=None):
     p.add_argument("--gpus", default="", help="GPU ids the runs are dealt over (default: what CUDA shows)")
     p.add_argument("--summary_only", action="store_true", help="rewrite the tables from the result files only")
     args, rest = p.parse_known_args(argv)
-    from recbole_mamba.config import split_key_values
+    from recbole_mamba.config import command_line_keys
     from recbole_mamba.errors import RecBoleMambaError
 
     try:
-        _, bad = split_key_values(rest)
+        command_line_keys(rest)
     except RecBoleMambaError as exc:
         print(f"recbole-mamba-leaderboard: error: {exc}", file=sys.stderr)
         return 2
-    if bad:
-        p.error(f"arguments must look like --key=value, got: {' '.join(bad)}")
     models = _split_models(args.models)
     jobs = plan(models, args.datasets.split(","), [int(s) for s in args.seeds.split(",")])
     for key in ("data_path", "checkpoint_dir"):  # runs start in other processes: paths must not depend on them

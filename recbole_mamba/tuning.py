@@ -7,12 +7,12 @@
 
 (`python run_hyper.py` in a source checkout.) The search space defaults to the model's shipped file
 (recbole_mamba/properties/hyper/<model>.hyper). Params file (RecBole's format), one line per parameter:
-`name choice [a,b]`, `name uniform lo,hi`, `name loguniform log_lo,log_hi` or `name quniform lo,hi,q`. Every trial is one `quick_start.run` (our models or
-RecBole's), so tuning uses the same code path and protocol as a single run; its test metrics are those of its best
-validated model. Output in --output_dir, rewritten after every trial (hyperopt) so a stopped search keeps what it
-finished: a Markdown and a CSV table of the trials (params, valid metric, test metrics, epochs, best epoch, s/epoch,
-parameters), with hyperopt <model>-curves.csv (the valid metric after every epoch of every trial), and
-best_config.yaml.
+`name choice [a,b]`, `name uniform lo,hi`, `name loguniform log_lo,log_hi` or `name quniform lo,hi,q`. Every trial
+is one `quick_start.run` (our models or RecBole's), so tuning uses the same code path and protocol as a single
+run; its test metrics are those of its best validated model. Output in --output_dir, rewritten after every trial
+(hyperopt) so a stopped search keeps what it finished: a Markdown and a CSV table of the trials (params, valid
+metric, test metrics, epochs, best epoch, s/epoch, parameters), with hyperopt <model>-curves.csv (the valid metric
+after every epoch of every trial), and best_config.yaml.
 """
 import argparse
 import contextlib
@@ -276,24 +276,16 @@ def main(argv=None):
     algo = args.algo or ALGOS[args.tool][0 if args.tool == "ray" else 2]
     if algo not in ALGOS[args.tool]:
         p.error(f"--algo for {args.tool} must be one of {', '.join(ALGOS[args.tool])}")
-    from recbole_mamba.config import split_key_values
+    from recbole_mamba.config import command_line_keys
 
     try:
-        parsed, bad = split_key_values(rest)
-    except RecBoleMambaError as exc:
-        print(f"recbole-mamba-tune: error: {exc}", file=sys.stderr)
-        return 2
-    if bad:
-        p.error(f"arguments must look like --key=value, got {' '.join(bad)}")
-    fixed = {key: yaml.safe_load(value) for key, value in parsed.items()}
-    missing = missing_modules(args.tool)
-    if missing:
-        print(f"recbole-mamba-tune: error: --tool={args.tool} needs {' and '.join(missing)}, not installed here: "
-              f"pip install \"recbole-mamba[tune]\" (or pip install {' '.join(missing)})", file=sys.stderr)
-        return 2
-    params_file = args.params_file or property_file("hyper", f"{args.model}.hyper")
-    files = [os.path.abspath(f) for f in args.config_files.split()] if args.config_files else None
-    try:
+        fixed = {key: yaml.safe_load(value) for key, value in command_line_keys(rest).items()}
+        missing = missing_modules(args.tool)
+        if missing:
+            raise RecBoleMambaError(f"--tool={args.tool} needs {' and '.join(missing)}, not installed here: "
+                                    f"pip install \"recbole-mamba[tune]\" (or pip install {' '.join(missing)})")
+        params_file = args.params_file or property_file("hyper", f"{args.model}.hyper")
+        files = [os.path.abspath(f) for f in args.config_files.split()] if args.config_files else None
         params = read_params_file(params_file)
         fixed = prepare_fixed(args.model, args.dataset, files, fixed)  # errors before any trial starts
         if args.tool == "ray" and algo == "grid":

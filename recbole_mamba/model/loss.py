@@ -11,9 +11,10 @@ already dropped), and returns the mean loss over the P positions.
 - `sampled_softmax`: CE over each target and N sampled items (eSASRec's objective for large catalogs).
   `uniform`: N ids drawn uniformly from 1..I-1, shared by the batch; log Q is the same for every item, so no
   correction is needed; N >= I uses every item, i.e. full CE. `position`: N uniform ids drawn anew for every
-  position (RecTools' and the eSASRec benchmark's sampler): [P N] negatives, a gather of [P N H] item rows. `in_batch`: the batch's distinct targets (up to N
-  of them) are the negatives; an item's sampling probability Q is its share of the batch's targets, and log Q is
-  subtracted from every candidate's logit (the target's too), the logQ correction. Negatives that equal a
+  position (RecTools' and the eSASRec benchmark's sampler): [P N] negatives, a gather of [P N H] item rows.
+  `in_batch`: the batch's distinct targets (up to N of them) are the negatives; an item's sampling probability Q is
+  its share of the batch's targets, and log Q is subtracted from every candidate's logit (the target's too), the
+  logQ correction. Negatives that equal a
   position's own target are masked out.
 """
 import torch
