@@ -3,6 +3,7 @@ import csv
 import glob
 import json
 import os
+import time
 
 import pytest
 import yaml
@@ -105,6 +106,13 @@ def test_ray_cluster_of_two_nodes_spreads_trials_and_chooses_on_valid(tmp_path, 
     try:
         for command in start:
             subprocess.run(command, check=True, env=env, capture_output=True, timeout=180)
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        for _ in range(120):  # `ray start` returns before the second node has joined: wait for both CPUs
+            if ray.cluster_resources().get("CPU", 0) >= 2:
+                break
+            time.sleep(0.5)
+        assert ray.cluster_resources().get("CPU", 0) >= 2, ray.cluster_resources()
+        ray.shutdown()  # the tuner connects on its own, with its worker set-up hook
         monkeypatch.setenv("RAY_DISABLE_USAGE_STATS", "1")
         rc = main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={params_file}", "--tool=ray", "--algo=grid",
                    "--cpus_per_trial=1", f"--ray_address={address}"] + tiny_args(tmp_path))
