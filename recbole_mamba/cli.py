@@ -65,8 +65,8 @@ def main(argv=None):
                         help="a '-last.pth' checkpoint of an interrupted run: continue it "
                              "(its settings are the defaults)")
     parser.add_argument("--config_files", default=None, help="space-separated yaml files")
-    parser.add_argument("--model_list", default=None, help="comma-separated models to compare (see compare.py)")
-    parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its table and plot")
+    parser.add_argument("--model_list", default=None, help="comma-separated models to compare, one seed (the leaderboard's tables; NAME or NAME:key=value)")
+    parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its tables, plots, logs and results")
     parser.add_argument("--result_json", default=None, help="also write the run's result (metrics, costs) there")
     args, rest = parser.parse_known_args(argv)
     from recbole_mamba.errors import RecBoleMambaError
@@ -95,13 +95,16 @@ def main(argv=None):
     if not args.resume:
         args.model, args.dataset = args.model or "LatentMamba", args.dataset or "ml-100k"
     try:
-        command_line_keys(rest)  # a malformed or repeated --key=value: one line, before anything runs
-        if args.model_list:
-            from recbole_mamba.compare import compare
+        keys = command_line_keys(rest)  # a malformed or repeated --key=value: one line, before anything runs
+        if args.model_list:  # the leaderboard with one seed
+            from recbole_mamba.leaderboard import _split_models, board
 
-            rows = compare(args.model_list.split(","), args.dataset.split(","), config_files, rest,
-                           args.compare_dir)
-            return 0 if any(r["status"] == "ok" for r in rows) else 1
+            seed = keys.get("seed", "2020")
+            common = [a for a in rest if not a.startswith("--seed=")]
+            common += [f"--config_files={args.config_files}"] if args.config_files else []
+            _, done = board(_split_models(args.model_list), args.dataset.split(","), [seed], common,
+                            args.compare_dir, prefix="[compare]")
+            return 0 if done else 1
         result = run(model=args.model, dataset=args.dataset, config_file_list=config_files, cmd_args=rest,
                      resume=args.resume)
     except RecBoleMambaError as exc:

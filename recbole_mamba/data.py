@@ -6,8 +6,8 @@ RecBole reads, filters and splits; this module decides which samples exist:
   model without a dataset class of its own gets `WindowedSequentialDataset`, whose augmentation makes only the
   samples `train_positions` uses, and whose `build` hands back the every-position training split
   (`every_position_samples`) when `train_positions` is `all`.
-- `prepare_data`: RecBole's `data_preparation` over it; `trim_training_batches`: training batches cut to their
-  longest sequence for models that allow it.
+- `prepare_data`: RecBole's `data_preparation` over it; training batches cut to their longest sequence
+  (`TrimmedTrainDataLoader`) for models that allow it.
 """
 import os
 
@@ -18,6 +18,7 @@ from recbole_mamba.errors import DatasetFormatError, DatasetNotFoundError
 from recbole_mamba.objective import WindowedSequentialDataset
 
 from recbole.data import create_dataset, data_preparation  # noqa: E402  (after compat, via config)
+from recbole.data.dataloader import TrainDataLoader  # noqa: E402
 from recbole.utils import ModelType  # noqa: E402
 
 
@@ -144,8 +145,21 @@ def create_sequential_dataset(config):
 
 def prepare_data(config, dataset):
     """RecBole's data_preparation (with `train_positions: all` the dataset's `build` hands back the every-position
-    training split)."""
-    return data_preparation(config, dataset)
+    training split); with `trim_padding` (resolved by the objective) the training loader is a
+    TrimmedTrainDataLoader over the same split and sampler."""
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    if config["trim_padding"]:
+        train_data = TrimmedTrainDataLoader(config, train_data._dataset, train_data._sampler, shuffle=config["shuffle"])
+    return train_data, valid_data, test_data
+
+
+class TrimmedTrainDataLoader(TrainDataLoader):
+    """RecBole's training loader whose batches leave it, on the host, without the padding columns that all their
+    sequences share (`trim_padding`)."""
+
+    def collate_fn(self, index):
+        return trim_padding(super().collate_fn(index), self.config["ITEM_LIST_LENGTH_FIELD"],
+                            self.config["LIST_SUFFIX"])
 
 
 def trim_padding(interaction, length_field, list_suffix):
@@ -156,14 +170,6 @@ def trim_padding(interaction, length_field, list_suffix):
     longest = int(interaction[length_field].max())
     return Interaction({k: v[:, :longest] if k.endswith(list_suffix) and v.dim() >= 2 else v
                         for k, v in interaction.interaction.items()})
-
-
-def trim_training_batches(train_data, model):
-    """Training batches leave the loader trimmed (`trim_padding`), on the host, for models that allow it."""
-    if not getattr(model, "trim_padding", False):
-        return
-    collate, suffix = train_data.collate_fn, train_data.config["LIST_SUFFIX"]
-    train_data.collate_fn = lambda index: trim_padding(collate(index), model.ITEM_SEQ_LEN, suffix)
 
 
 def domain_of_items(dataset, config):

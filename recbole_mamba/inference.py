@@ -21,7 +21,7 @@ from recbole_mamba.config import checkpoint_settings
 from recbole_mamba.errors import RecBoleMambaError
 from recbole_mamba.quick_start import load_dataset, make_config
 from recbole_mamba.trainer import safe_load
-from recbole_mamba.utils import get_model
+from recbole_mamba.utils import get_model, row_runs
 
 from recbole.data.interaction import Interaction  # noqa: E402  (compat applied by quick_start)
 
@@ -51,8 +51,8 @@ class Recommender:
         uids, iids = np.asarray(feat[self.uid_field]), np.asarray(feat[self.iid_field])  # a DataFrame before build()
         order = np.lexsort((np.asarray(feat[self.dataset.time_field]), uids))  # by user, then time
         uids, iids = uids[order], iids[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(uids)) + 1]
-        self.histories = {int(uids[s]): iids[s:e] for s, e in zip(starts, np.r_[starts[1:], len(uids)])}
+        start, end = row_runs(uids)
+        self.histories = {int(uids[s]): iids[s:end[s] + 1] for s in np.flatnonzero(start == np.arange(len(uids)))}
 
     def _ids(self, field, tokens, what):
         known = self.dataset.field2token_id[field]

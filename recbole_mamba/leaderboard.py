@@ -5,15 +5,16 @@
 
 A model entry is NAME or NAME:key=value,key=value (its own settings; the entry is its label). Every other
 --key=value applies to every run. Each run is one `recbole-mamba` process (its log in <out>/logs/, its result in
-<out>/runs/<tag>.json); up to --parallel run at once, dealt over --gpus. A run whose result file exists is not run
-again, so a stopped leaderboard resumes where it stopped. Writes, from every result file in <out>/runs:
-<out>/<dataset>.md (one table per dataset: mean ± standard deviation over seeds of test and valid
-NDCG/Hit/MRR@10, parameters, epochs, seconds per epoch, wall seconds to the best epoch, peak GPU memory),
-<out>/runs.csv (one row per run) and, with matplotlib, <out>/<dataset>.png (test NDCG@10 against time to best).
+<out>/runs/<tag>.json); up to --parallel run at once, dealt over --gpus. A run whose result file exists, made with
+the same --key=value settings, is not run again, so a stopped leaderboard resumes where it stopped. Writes, from
+every result file in <out>/runs (recbole_mamba.report): <out>/<dataset>.md and .csv (one table per dataset: mean ±
+standard deviation over seeds of every test metric and the valid one, parameters, epochs, seconds per epoch, wall
+seconds to the best epoch, peak GPU memory; failed runs named under it), <out>/runs.csv and .md (one row per run)
+and, with matplotlib, <out>/<dataset>.png (test metric against time to best).
+`recbole-mamba --model_list=A,B` is this with one seed (`board`).
 """
 import argparse
 import concurrent.futures
-import csv
 import json
 import os
 import re
@@ -22,10 +23,13 @@ import subprocess
 import sys
 import threading
 
-COLUMNS = (("test ndcg@10", "test", "ndcg@10"), ("test hit@10", "test", "hit@10"), ("test mrr@10", "test", "mrr@10"),
-           ("valid ndcg@10", "valid", "ndcg@10"))
+from recbole_mamba import report
+from recbole_mamba.utils import atomic_write
+
 COSTS = (("params", "params", "{:,.0f}"), ("epochs", "epochs", "{:.0f}"), ("s/epoch", "train_s_per_epoch", "{:.1f}"),
          ("s to best", "wall_s_to_best", "{:.0f}"), ("GPU GiB", "peak_gpu_mem_gib", "{:.1f}"))
+RUN_FIELDS = ("dataset", "label", "model", "seed", "params", "epochs", "best_epoch", "train_s_per_epoch",
+              "train_s_to_best", "wall_s_to_best", "peak_gpu_mem_gib")
 
 
 def parse_model(entry):
@@ -49,31 +53,54 @@ def plan(models, datasets, seeds):
             for s in seeds for d in datasets for label in models]
 
 
+def last_line(path):
+    """The last non-empty line of a log (a failed run's one-line error), '' if none."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
 def run_one(out, job, common, gpu, python=sys.executable):
+    """Run one job as a `recbole-mamba` process; (exit code, '' or the last line of its log)."""
     tag, dataset, label, model, settings, seed = job
     result_file = os.path.join(out, "runs", f"{tag}.json")
+    log_file = os.path.join(out, "logs", f"{tag}.log")
     cmd = [python, "-m", "recbole_mamba.cli", f"--model={model}", f"--dataset={dataset}", f"--seed={seed}",
            f"--result_json={result_file}", f"--checkpoint_dir={os.path.join(out, 'ck', tag)}",
            "--show_progress=False", *common, *[f"--{k}={v}" for k, v in settings.items()]]
     env = dict(os.environ)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    with open(os.path.join(out, "logs", f"{tag}.log"), "w") as log:
+    with open(log_file, "w") as log:
         code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-    if code == 0:  # the label and seed this run stands for, beside what the run reported
-        with open(result_file) as f:
-            result = json.load(f)
-        result.update(label=label, seed=seed, settings=settings)
-        with open(result_file, "w") as f:
-            json.dump(result, f, indent=1)
-    return code
+    if code != 0:
+        return code, last_line(log_file)
+    with open(result_file) as f:  # the label, seed and settings this run stands for, beside what it reported
+        result = json.load(f)
+    result.update(label=label, seed=seed, settings=settings, common=list(common))
+    with atomic_write(result_file) as f:
+        json.dump(result, f, indent=1)
+    return 0, ""
 
 
-def run_all(out, jobs, common, parallel, gpus):
+def is_done(out, job, common):
+    """Whether the job's result file exists and was made with the same common settings."""
+    path = os.path.join(out, "runs", f"{job[0]}.json")
+    if not os.path.exists(path):
+        return False
+    with open(path) as f:
+        return json.load(f).get("common") == list(common)
+
+
+def run_all(out, jobs, common, parallel, gpus, prefix="[leaderboard]"):
+    """Run the jobs not done yet, `parallel` at a time; {tag: (exit code, error line)} of those run."""
     os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     os.makedirs(os.path.join(out, "logs"), exist_ok=True)
-    todo = [j for j in jobs if not os.path.exists(os.path.join(out, "runs", f"{j[0]}.json"))]
-    print(f"[leaderboard] {len(jobs) - len(todo)} of {len(jobs)} runs already done; {len(todo)} to run, "
+    todo = [j for j in jobs if not is_done(out, j, common)]
+    print(f"{prefix} {len(jobs) - len(todo)} of {len(jobs)} runs already done; {len(todo)} to run, "
           f"{parallel} at a time", flush=True)
     lock, counter = threading.Lock(), iter(range(len(todo)))
     free_gpus = list(gpus) if gpus else [None]
@@ -82,10 +109,10 @@ def run_all(out, jobs, common, parallel, gpus):
     def work(job):
         with lock:
             gpu = free_gpus[next(counter) % len(free_gpus)]
-        code = run_one(out, job, common, gpu)
-        status[job[0]] = code
-        state = "done" if code == 0 else f"failed (exit {code}; see {os.path.join(out, 'logs', job[0] + '.log')})"
-        print(f"[leaderboard] {job[0]}: {state}", flush=True)
+        code, error = run_one(out, job, common, gpu)
+        status[job[0]] = code, error
+        state = "done" if code == 0 else f"failed (exit {code}: {error}; log {os.path.join(out, 'logs', job[0])}.log)"
+        print(f"{prefix} {job[0]}: {state}", flush=True)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         list(pool.map(work, todo))
@@ -111,62 +138,76 @@ def _mean_std(values, fmt="{:.4f}"):
     return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
 
 
-def summarize(out):
-    """Write <dataset>.md, runs.csv and plots from the result files; returns {dataset: markdown}."""
-    rows = load_results(out)
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return statistics.mean(values) if values else None
+
+
+def summarize(out, failed=None):
+    """Write <dataset>.md/.csv, runs.md/.csv and plots from the result files; `failed` ({tag: (code, error)}) is
+    named under its dataset's table. Returns {dataset: markdown}."""
+    rows, failed = load_results(out), failed or {}
+    metrics = list(dict.fromkeys(k for r in rows for k in r["test_result"]))
+    key = "ndcg@10" if "ndcg@10" in metrics else (metrics[0] if metrics else None)
+    metrics = sorted(metrics, key=lambda m: m != key)  # the ranking metric first
     tables = {}
-    for dataset in sorted({r["dataset"] for r in rows}):
+    datasets = {r["dataset"] for r in rows} | {tag.split("__")[0] for tag in failed}
+    for dataset in sorted(datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
-        labels = list(dict.fromkeys(r["label"] for r in mine))
-        header = ["model", "seeds"] + [c[0] for c in COLUMNS] + [c[0] for c in COSTS]
-        lines = [f"# {dataset}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for label in sorted(labels, key=lambda lb: -statistics.mean(
-                [r["test_result"].get("ndcg@10", 0) for r in mine if r["label"] == lb])):
+        labels = sorted(dict.fromkeys(r["label"] for r in mine),
+                        key=lambda lb: -(_mean([r["test_result"].get(key) for r in mine if r["label"] == lb]) or 0))
+        header = (["model", "seeds"] + [f"test {m}" for m in metrics] + ([f"valid {key}"] if key else [])
+                  + [c[0] for c in COSTS])
+        plain, shown = [], []
+        for label in labels:
             runs = [r for r in mine if r["label"] == label]
-            cells = [label, ", ".join(str(r["seed"]) for r in runs)]
-            cells += [_mean_std([r[f"{'best_valid_result' if part == 'valid' else 'test_result'}"].get(key)
-                                 for r in runs]) for _, part, key in COLUMNS]
-            cells += [_mean_std([r.get(key) for r in runs], fmt) for _, key, fmt in COSTS]
-            lines.append("| " + " | ".join(cells) + " |")
-        text = "\n".join(lines) + "\n"
-        with open(os.path.join(out, f"{dataset}.md"), "w") as f:
-            f.write(text)
-        tables[dataset] = text
-        _plot(mine, os.path.join(out, f"{dataset}.png"), dataset)
-    fields = ["dataset", "label", "model", "seed", "params", "epochs", "best_epoch", "train_s_per_epoch",
-              "train_s_to_best", "wall_s_to_best", "peak_gpu_mem_gib"]
-    metrics = sorted({k for r in rows for k in r["test_result"]})
-    with open(os.path.join(out, "runs.csv"), "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(fields + [f"test {m}" for m in metrics] + [f"valid {m}" for m in metrics])
-        for r in rows:
-            writer.writerow([r.get(k) for k in fields] + [r["test_result"].get(m) for m in metrics]
-                            + [r["best_valid_result"].get(m) for m in metrics])
+            parts = [[r["test_result"].get(m) for r in runs] for m in metrics]
+            parts += [[r["best_valid_result"].get(key) for r in runs]] if key else []
+            costs = [[r.get(k) for r in runs] for _, k, _ in COSTS]
+            seeds = ", ".join(str(r["seed"]) for r in runs)
+            plain.append([label, seeds] + [_mean(v) for v in parts + costs])
+            shown.append([label, seeds] + [_mean_std(v) for v in parts]
+                         + [_mean_std(v, fmt) for v, (_, _, fmt) in zip(costs, COSTS)])
+        notes = [f"failed: {tag} (exit {code}): {error}" for tag, (code, error) in sorted(failed.items())
+                 if tag.startswith(dataset + "__") and code != 0]
+        tables[dataset], _ = report.write_table(os.path.join(out, dataset), header, plain, title=dataset,
+                                                md_rows=shown, notes=notes)
+        if key:
+            report.plot(os.path.join(out, f"{dataset}.png"),
+                        {lb: [(r.get("wall_s_to_best"), r["test_result"].get(key)) for r in mine if r["label"] == lb]
+                         for lb in labels}, "wall seconds to the best epoch", f"test {key}", dataset, xlog=True)
+    report.write_table(os.path.join(out, "runs"), list(RUN_FIELDS) + [f"test {m}" for m in metrics]
+                       + [f"valid {m}" for m in metrics],
+                       [[r.get(k) for k in RUN_FIELDS] + [r["test_result"].get(m) for m in metrics]
+                        + [r["best_valid_result"].get(m) for m in metrics] for r in rows], title="runs")
     return tables
 
 
-def _plot(rows, path, dataset):
-    try:
-        import matplotlib
+def absolute_paths(common):
+    """The --data_path/--checkpoint_dir/--config_files values made absolute: runs start in other processes."""
+    out = []
+    for arg in common:
+        key, _, value = arg[2:].partition("=")
+        if key in ("data_path", "checkpoint_dir"):
+            arg = f"--{key}={os.path.abspath(value)}"
+        elif key == "config_files":
+            arg = f"--{key}=" + " ".join(os.path.abspath(v) for v in value.split())
+        out.append(arg)
+    return out
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label in dict.fromkeys(r["label"] for r in rows):
-        runs = [r for r in rows if r["label"] == label and r.get("wall_s_to_best") is not None]
-        if runs:
-            ax.scatter([r["wall_s_to_best"] for r in runs], [r["test_result"].get("ndcg@10") for r in runs],
-                       label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("wall seconds to the best epoch")
-    ax.set_ylabel("test ndcg@10")
-    ax.set_title(dataset)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+def board(models, datasets, seeds, common, out, parallel=1, gpus=(), summary_only=False, prefix="[leaderboard]"):
+    """Run (unless summary_only) and sum up models x datasets x seeds into `out`; prints the tables and where they
+    are. Returns ({dataset: markdown}, [tags of the planned runs that have a result now])."""
+    out, common = os.path.abspath(out), absolute_paths(common)
+    jobs = plan(models, datasets, seeds)
+    status = {} if summary_only else run_all(out, jobs, common, parallel, gpus, prefix)
+    tables = summarize(out, status)
+    for text in tables.values():
+        print(text, flush=True)
+    print(f"{prefix} tables: {', '.join(os.path.join(out, d + '.md') for d in tables)}; runs: "
+          f"{os.path.join(out, 'runs.csv')}", flush=True)
+    return tables, [job[0] for job in jobs if is_done(out, job, common)]
 
 
 def main(argv=None):
@@ -184,23 +225,14 @@ def main(argv=None):
     from recbole_mamba.errors import RecBoleMambaError
 
     try:
-        command_line_keys(rest)
+        if "seed" in command_line_keys(rest):
+            raise RecBoleMambaError("--seed is one run's; a leaderboard takes --seeds=2020,2021,...")
     except RecBoleMambaError as exc:
         print(f"recbole-mamba-leaderboard: error: {exc}", file=sys.stderr)
         return 2
     models = _split_models(args.models)
-    jobs = plan(models, args.datasets.split(","), [int(s) for s in args.seeds.split(",")])
-    for key in ("data_path", "checkpoint_dir"):  # runs start in other processes: paths must not depend on them
-        rest = [f"--{key}={os.path.abspath(a.split('=', 1)[1])}" if a.startswith(f"--{key}=") else a for a in rest]
-    out = os.path.abspath(args.out)
-    if not args.summary_only:
-        gpus = [g for g in args.gpus.split(",") if g]
-        run_all(out, jobs, rest, args.parallel, gpus)
-    tables = summarize(out)
-    for text in tables.values():
-        print(text)
-    print(f"[leaderboard] tables: {', '.join(os.path.join(out, d + '.md') for d in tables)}; runs: "
-          f"{os.path.join(out, 'runs.csv')}")
+    tables, _ = board(models, args.datasets.split(","), [int(x) for x in args.seeds.split(",")], rest, args.out,
+                      args.parallel, [g for g in args.gpus.split(",") if g], args.summary_only)
     return 0 if tables else 1
 
 

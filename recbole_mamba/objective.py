@@ -4,7 +4,8 @@
   that can (ours, and RecBole's causal SASRec/GRU4Rec) or `last` (BERT4Rec and the like); `all` for a model that
   cannot is refused; batch size and the loss keys of `all` checked.
 - The samples: `WindowedSequentialDataset` makes only the samples the objective uses (under leave-one-out), and its
-  `build` hands back the every-position training split (`every_position_samples`).
+  `build` hands back the every-position training split (`every_position_samples`); `trim_padding` is resolved to
+  whether the model allows it (`allows_trim`), and data.prepare_data trims training batches accordingly.
 - The loss: `EveryPositionMixin` (our models have it; `model_class_for` gives RecBole's causal models a copy of
   their class with it) predicts the next item at every position with full, chunked or sampled-softmax CE.
 """
@@ -18,6 +19,7 @@ from recbole.data.interaction import Interaction
 
 from recbole_mamba.errors import ConfigError
 from recbole_mamba.model.loss import NEGATIVE_SOURCES, chunked_ce, full_ce, sampled_softmax
+from recbole_mamba.utils import row_runs
 
 
 def check(condition, message):
@@ -54,6 +56,9 @@ def validate_positions(config):
     """ConfigErrors for the every-position keys (any sequential model); with `all`, `train_batch_size_all`
     sequences make a training batch."""
     resolve_positions(config)
+    # training batches cut to their longest history on the host (data.TrimmedTrainDataLoader) where it is exact
+    model_class = model_class_for(config, config.model_class)
+    config["trim_padding"] = config["trim_padding"] is not False and getattr(model_class, "allows_trim", False)
     if config["train_positions"] == "all":
         config["train_batch_size"] = config["train_batch_size_all"]  # sequences, not prefix samples
     check(config["train_windows"] in (None, "last", "every"),
@@ -89,13 +94,16 @@ class EveryPositionMixin:
     uniform negative per position.
     """
 
+    allows_trim = True  # a position's output depends only on the items before it: padding columns can go
+
     def init_positions(self, config):
         self.train_positions = config["train_positions"] or "last"
         self.ce_chunk_size = config["ce_chunk_size"] or 0
         self.sampled_negatives = config["sampled_negatives"] or 0
         self.negative_source = config["negative_source"] or "uniform"
-        # training batches leave the loader without the padding columns all their sequences share (quick_start)
-        self.trim_padding = config["trim_padding"] is not False
+        # batches (training ones already in the loader: data.TrimmedTrainDataLoader) without the padding columns
+        # all their sequences share
+        self.trim_padding = bool(config["trim_padding"]) and self.allows_trim
 
     def pair_scores(self, seq_output, item_emb):
         return inner_pair_scores(seq_output, item_emb)
@@ -193,10 +201,7 @@ class WindowedSequentialDataset(SequentialDataset):
         uid = self.inter_feat[self.uid_field].numpy()
         n = len(uid)
         rows = np.arange(n)
-        first = np.r_[True, uid[1:] != uid[:-1]]
-        last = np.r_[uid[1:] != uid[:-1], True]
-        start = np.maximum.accumulate(np.where(first, rows, 0))  # the user's first row
-        end = np.minimum.accumulate(np.where(last, rows, n)[::-1])[::-1]  # the user's last row
+        start, end = row_runs(uid)  # the user's first and last row
         position, from_end = rows - start, end - rows  # a sample per position >= 1 (the target's)
         # leave-one-out over a user's samples: the last two are valid and test (one, test, if it has two);
         # the training part ends `train_end` samples before the last
@@ -230,11 +235,10 @@ def every_position_samples(train, config):
         return train
     uid = train.inter_feat[train.uid_field].numpy()
     order = np.argsort(uid, kind="stable")  # rows of one user stay in their (time) order
-    sorted_uid = uid[order]
-    last = np.r_[sorted_uid[1:] != sorted_uid[:-1], True]
+    _, end = row_runs(uid[order])  # the user's last row
+    from_end = end - np.arange(len(uid))
     if (config["train_windows"] or "last") == "last":
-        keep = order[last]
+        keep = order[from_end == 0]
     else:
-        last_index = np.minimum.accumulate(np.where(last, np.arange(len(uid)), len(uid))[::-1])[::-1]  # user's last row
-        keep = order[(last_index - np.arange(len(uid))) % config["MAX_ITEM_LIST_LENGTH"] == 0]
+        keep = order[from_end % config["MAX_ITEM_LIST_LENGTH"] == 0]
     return train.copy(train.inter_feat[torch.as_tensor(np.sort(keep))])

@@ -7,8 +7,7 @@ import torch
 
 from recbole_mamba import distributed
 from recbole_mamba.config import ConfigError, checkpoint_settings, make_config, property_file
-from recbole_mamba.data import (check_dataset, domain_loaders, domain_of_items, load_dataset, prepare_data,
-                                trim_training_batches)
+from recbole_mamba.data import check_dataset, domain_loaders, domain_of_items, load_dataset, prepare_data
 from recbole_mamba.objective import model_class_for
 from recbole_mamba.trainer import load_resumable
 from recbole_mamba.utils import get_model, get_trainer
@@ -72,7 +71,6 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
 
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model_obj = build_model(config, train_data._dataset).to(config["device"])
-    trim_training_batches(train_data, model_obj)
     logger.info(model_obj)
     params = sum(p.numel() for p in model_obj.parameters() if p.requires_grad)
     logger.info(set_color("trainable parameters", "blue") + f": {params}")

@@ -27,6 +27,7 @@ import time
 
 import yaml
 
+from recbole_mamba import report
 from recbole_mamba.quick_start import run
 
 ALGOS = {"hyperopt": ("exhaustive", "random", "bayes"), "ray": ("grid", "random")}
@@ -233,12 +234,7 @@ def write_results(rows, output_dir, model, valid_metric):
     header = names + [f"valid {valid_metric.lower()}"] + [f"test {m}" for m in metrics] + [t for t, _ in extra]
     table = [[r["tuned"].get(n) for n in names] + [r["best_valid_score"]] + [r["test_result"].get(m) for m in metrics]
              + [r.get(key) for _, key in extra] for r in done]
-    with open(os.path.join(output_dir, f"{model}-tuning.csv"), "w", newline="") as f:
-        csv.writer(f).writerows([header] + table)
-    with open(os.path.join(output_dir, f"{model}-tuning.md"), "w") as f:
-        f.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
-        for row in table:
-            f.write("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |\n")
+    report.write_table(os.path.join(output_dir, f"{model}-tuning"), header, table, title=f"{model} tuning")
     curves = [(r.get("trial"), r["tuned"], epoch, score) for r in rows for epoch, score in r.get("valid_curve") or []]
     if curves:
         with open(os.path.join(output_dir, f"{model}-curves.csv"), "w", newline="") as f:

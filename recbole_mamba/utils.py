@@ -61,6 +61,21 @@ def get_trainer(model_type, model_name):
     return trainer_module.make_safe(base)
 
 
+def row_runs(keys):
+    """For rows whose equal keys stand next to each other (sorted by user): [N] index of the first and [N] index of
+    the last row of each row's run of equal keys. [7, 7, 9] -> ([0, 0, 2], [1, 1, 2])."""
+    import numpy as np
+
+    keys = np.asarray(keys)
+    n, rows = len(keys), np.arange(len(keys))
+    if n == 0:
+        return rows, rows
+    change = keys[1:] != keys[:-1]
+    start = np.maximum.accumulate(np.where(np.r_[True, change], rows, 0))
+    end = np.minimum.accumulate(np.where(np.r_[change, True], rows, n)[::-1])[::-1]
+    return start, end
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode="w", **open_kwargs):
     """open(path) for writing through `path.tmp`, moved over `path` only when the block ends without an error: the

@@ -51,22 +51,28 @@ def test_a_real_run_exits_zero_and_reports(tmp_path):
 
 
 def test_model_list_comparison_reports_failures_and_continues(tmp_path):
+    """--model_list is the leaderboard with one seed: a table per dataset, a failed model named under it."""
     out = tmp_path / "cmp"
-    r = cli("--model_list=Mamba4Rec,NoSuchModel,GRU4Rec", "--dataset=tiny", f"--data_path={DATA_DIR}",
-            "--epochs=1", "--hidden_size=16", "--d_state=4", "--MAX_ITEM_LIST_LENGTH=20", "--show_progress=False",
-            "--use_gpu=False", f"--compare_dir={out}")
+    args = ["--model_list=Mamba4Rec,NoSuchModel,GRU4Rec", "--dataset=tiny", f"--data_path={DATA_DIR}", "--epochs=1",
+            "--hidden_size=16", "--d_state=4", "--MAX_ITEM_LIST_LENGTH=20", "--use_gpu=False", "--seed=7",
+            f"--compare_dir={out}"]
+    r = cli(*args)
     assert r.returncode == 0, r.stderr[-2000:]
     import csv
 
-    rows = {row["model"]: row for row in csv.DictReader(open(out / "comparison.csv"))}
-    assert rows["Mamba4Rec"]["status"] == "ok" and rows["GRU4Rec"]["status"] == "ok"
-    assert rows["NoSuchModel"]["status"] == "failed" and "unknown model" in rows["NoSuchModel"]["error"]
+    rows = {row["label"]: row for row in csv.DictReader(open(out / "runs.csv"))}
+    assert set(rows) == {"Mamba4Rec", "GRU4Rec"} and {row["seed"] for row in rows.values()} == {"7"}
     for model in ("Mamba4Rec", "GRU4Rec"):
         assert 0 <= float(rows[model]["test ndcg@10"]) <= 1 and int(rows[model]["epochs"]) == 1
         assert float(rows[model]["train_s_per_epoch"]) > 0 and rows[model]["best_epoch"] == "0"
-    assert "| Mamba4Rec |" in (out / "comparison.md").read_text().replace("| tiny ", "")
-    assert (out / "comparison.png").stat().st_size > 1000
-    assert f"[compare] wrote {out}/comparison.md, {out}/comparison.csv, {out}/comparison.png" in r.stdout
+    table = (out / "tiny.md").read_text()
+    assert "| Mamba4Rec | 7 |" in table and "| GRU4Rec | 7 |" in table
+    failed = [line for line in table.splitlines() if line.startswith("failed: tiny__NoSuchModel__7")]
+    assert len(failed) == 1 and "unknown model 'NoSuchModel'" in failed[0]
+    assert (out / "tiny.png").stat().st_size > 1000
+    assert f"[compare] tables: {out}/tiny.md; runs: {out}/runs.csv" in r.stdout
+    r = cli(*args)  # the same command again: what is done is not run again, the failed model is tried again
+    assert r.returncode == 0 and "2 of 3 runs already done; 1 to run" in r.stdout
 
 
 def _one_line_error(r, *needles):

@@ -197,12 +197,12 @@ def test_a_bidirectional_model_is_refused():
 
 
 def test_comparison_and_tuner_accept_the_key(tmp_path):
-    from recbole_mamba.compare import compare
+    from recbole_mamba.leaderboard import board
     from recbole_mamba.tuning import main
 
     args = [f"--{k}={v}" for k, v in {**TINY, "train_positions": "all"}.items()] + ["--sampled_negatives=10"]
-    rows = compare(["LatentMamba", "SASRec"], ["tiny"], None, args, str(tmp_path / "cmp"))
-    assert [r["status"] for r in rows] == ["ok", "ok"]
+    tables, done = board(["LatentMamba", "SASRec"], ["tiny"], [2020], args, str(tmp_path / "cmp"))
+    assert len(done) == 2 and "| SASRec | 2020 |" in tables["tiny"]
     space = tmp_path / "space.hyper"
     space.write_text("learning_rate choice [0.001,0.01]\n")
     assert main(["--model=Mamba4Rec", "--dataset=tiny", f"--params_file={space}", "--algo=exhaustive",
@@ -217,17 +217,30 @@ def test_comparison_and_tuner_accept_the_key(tmp_path):
 def test_trimmed_padding_gives_the_same_loss_and_scores(model, extra):
     from recbole_mamba.data import trim_padding
 
-    config, net, (train, _, test) = setup(model, extra, MAX_ITEM_LIST_LENGTH=60)
+    config, net, (train, _, test) = setup(model, extra, MAX_ITEM_LIST_LENGTH=60, trim_padding=False)
     net.eval()
-    batch = next(iter(train))
+    batch = next(iter(train))  # the whole width: trim_padding is off
     trimmed = trim_padding(batch, net.ITEM_SEQ_LEN, config["LIST_SUFFIX"])
-    assert trimmed[net.ITEM_SEQ].shape[1] == int(batch[net.ITEM_SEQ_LEN].max()) < batch[net.ITEM_SEQ].shape[1]
+    assert trimmed[net.ITEM_SEQ].shape[1] == int(batch[net.ITEM_SEQ_LEN].max()) < batch[net.ITEM_SEQ].shape[1] == 60
     torch.testing.assert_close(net.calculate_loss(trimmed), net.calculate_loss(batch), rtol=1e-10, atol=1e-12)
     if hasattr(net, "_trimmed"):
         users = next(iter(test))[0]
         scores = net.full_sort_predict(users)
-        net.trim_padding = False
+        net.trim_padding = True
         torch.testing.assert_close(scores, net.full_sort_predict(users), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("model,extra,trims", [("LatentMamba", {}, True), ("SASRec", {}, True),
+                                               ("SASRec", {"train_positions": "last"}, False),
+                                               ("eSASRec", {}, False)])
+def test_training_batches_leave_the_loader_trimmed_where_the_model_allows_it(model, extra, trims):
+    from recbole_mamba.data import TrimmedTrainDataLoader
+
+    config, net, (train, _, _) = setup(model, {}, MAX_ITEM_LIST_LENGTH=60, **extra)
+    assert config["trim_padding"] is trims and getattr(net, "trim_padding", False) is trims
+    assert isinstance(train, TrimmedTrainDataLoader) is trims
+    widths = {(b[net.ITEM_SEQ].shape[1], int(b[net.ITEM_SEQ_LEN].max())) for b in train}
+    assert all(width == (longest if trims else 60) for width, longest in widths)
 
 
 @pytest.mark.parametrize("positions", ["last", "all"])

@@ -33,7 +33,7 @@ def check_outputs(tmp_path, model="Mamba4Rec", exhaustive=True):
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
     best = yaml.safe_load(open(tmp_path / "out" / f"{model}-best_config.yaml"))
     assert best["learning_rate"] == float(rows[1][0])
-    assert (tmp_path / "out" / f"{model}-tuning.md").read_text().startswith("| learning_rate |")
+    assert (tmp_path / "out" / f"{model}-tuning.md").read_text().startswith(f"# {model} tuning\n\n| learning_rate |")
 
 
 @pytest.mark.parametrize("algo", ["exhaustive", "random"])

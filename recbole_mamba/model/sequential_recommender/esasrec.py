@@ -71,6 +71,9 @@ class SASRecBlock(nn.Module):
 
 class eSASRec(MambaSequentialRecommender):
     uses_scan = False
+    # the benchmark's SASRec sees its histories left-padded to the full length (attending to the padding), so the
+    # batch's shape matters: no trimming of padding columns
+    allows_trim = False
 
     @classmethod
     def validate_config(cls, config):
@@ -93,9 +96,6 @@ class eSASRec(MambaSequentialRecommender):
         self.layers = nn.ModuleList([block(d, self.n_heads, config["inner_size"], config["dropout_prob"])
                                      for _ in range(config["n_layers"])])
         self.final_norm = nn.LayerNorm(d, eps=1e-8) if self.block == "sasrec" else nn.Identity()
-        # the benchmark's SASRec sees its histories left-padded to the full length (attending to the padding), so
-        # the batch's shape matters: no trimming of padding columns
-        self.trim_padding = False
         if config["init"] == "xavier":
             for p in self.parameters():
                 if p.dim() > 1 and not getattr(p, "_no_reinit", False):
