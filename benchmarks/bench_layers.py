@@ -7,7 +7,8 @@ For each L (batch = tokens // L, D = 64) it times, with CUDA events after warm-u
               our MambaMixer at Mamba1's shape (1 head, d_state 32) per scan backend, and
               LatentMamba's mixer (4 heads x 16, d_state 16) per scan backend;
   full layers RecBole's SASRec TransformerLayer (2 heads, inner 256), torch's SDPA encoder layer,
-              our LatentMamba layer (defaults of properties/model/LatentMamba.yaml) and Mamba4Rec layer;
+              our LatentMamba layer (defaults of properties/model/LatentMamba.yaml; --ssms adds its mamba2 / gla
+              heads) and Mamba4Rec layer;
   scan only   selective_scan per backend at LatentMamba's and Mamba1's scan shapes, with the floor
               bytes-that-must-move / measured copy bandwidth (inputs read + outputs written, fwd + bwd);
   saved       (--parts saved) what one layer's forward keeps for its backward, by submodule (activation memory);
@@ -200,6 +201,9 @@ def full_layer_rows(args, L, batch, D):
                       model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0), L)),
                   ("Mamba4Rec", lambda: Mamba4RecLayer(
                       model_config("Mamba4Rec", scan_backend=backend, dropout_prob=0.0), residual=True))]
+        for ssm in args.ssms[1:] if backend != "cuda" else ():  # mamba2 / gla heads (ops/gated_scan.py)
+            makers.append((f"LatentMamba {ssm}", lambda ssm=ssm: LatentMambaLayer(
+                model_config("LatentMamba", scan_backend=backend, dropout_prob=0.0, ssm=ssm), L)))
         for label, make in makers:
             torch.manual_seed(0)
             rows.append(measure(f"layer {label} {backend}", layer_step(make().to(DEV), x), args, extra))
@@ -363,9 +367,12 @@ def main():
     p.add_argument("--out", default=None, help="write all rows as JSON here")
     p.add_argument("--compile", action="store_true", help="also time the layers under torch.compile")
     p.add_argument("--memory_budgets", default="1", help="compile_memory_budget values for our compiled layers")
+    p.add_argument("--ssms", default="mamba1", help="LatentMamba head recurrences to time (mamba1 first), e.g. "
+                   "mamba1,mamba2,gla; the new heads run on triton (fla-core) and torch")
     args = p.parse_args()
     args.memory_budgets = [float(v) for v in args.memory_budgets.split(",")]
     args.backends = args.backends.split(",")
+    args.ssms = ["mamba1"] + [v for v in args.ssms.split(",") if v != "mamba1"]
     lengths = [int(v) for v in args.lengths.split(",")]
     parts = args.parts.split(",")
     torch.backends.cuda.matmul.allow_tf32 = True

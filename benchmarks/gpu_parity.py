@@ -4,11 +4,14 @@ Outputs AND gradients of every input, relative error ||x - ref|| / ||ref||, on r
 (fresh per case), including grouped B/C (LatentMamba's heads), L = 1 .. 4096, non-contiguous
 (channels-last) inputs and bfloat16 inputs (the reference then runs in float64 on the same
 bf16-rounded values). Then the whole MambaMixer with scan_backend=cuda and =triton vs torch,
-same weights; then whole layers under torch.compile (`compile_layers`) vs eager, fp32 and bf16. Prints one JSON
+same weights; then whole layers under torch.compile (`compile_layers`) vs eager, fp32 and bf16; then (`gated`) the
+mamba2/gla heads' scan on fla-core's kernels (scan_backend=triton) vs the float64 recurrence, fp32 and bf16, and
+the mixer with those heads, triton vs torch. Prints one JSON
 line per check and a summary; exit status 1 if any check exceeds
 its tolerance (triton: 1e-5 in float32, 1e-2 in bfloat16; others 1e-4).
 
-    python benchmarks/gpu_parity.py [--backends triton,cuda,torch] [--variants fp32,fp32_cl,bf16,bf16_cl,mixer,compiled]
+    python benchmarks/gpu_parity.py [--backends triton,cuda,torch] \
+        [--variants fp32,fp32_cl,bf16,bf16_cl,mixer,compiled,gated]
 (needs CUDA; by default every variant: more than the 130 s one H100 call gave it, mostly compiles per shape and the
 float64 reference loop at L=4096, so split it over calls with --variants when time is short)
 """
@@ -22,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scan_step import apply_env_overrides  # noqa: E402  (SCAN_BWD_UNROLL / SCAN_BWD_WARPS)
 
 from recbole_mamba.model.layers import MambaMixer
+from recbole_mamba.ops.gated_scan import gated_scan, gated_scan_ref
 from recbole_mamba.ops.scan_torch import selective_scan_ref
 from recbole_mamba.ops.selective_scan import selective_scan
 
@@ -75,10 +79,30 @@ def scan_case(batch, dim, length, n, groups, seed, dtype=torch.float32, channels
     return rows
 
 
-def mixer_case(heads, d_head, length, seed, fast):
+def gated_case(batch, heads, length, n, p, per_state, seed, dtype=torch.float32):
+    """fla-core's chunk_simple_gla / chunk_gla (scan_backend=triton) vs the float64 recurrence, outputs and grads."""
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, device="cuda")  # noqa: E731
+    a = -torch.rand(batch, length, heads, n if per_state else 1, generator=g, device="cuda") * 0.5
+    base = [r(batch, length, heads, p), a, r(batch, length, heads, n) / n ** 0.5, r(batch, length, heads, n)]
+    base = [t.to(dtype) for t in base[:1]] + [base[1]] + [t.to(dtype) for t in base[2:]]  # the log decay in fp32
+    outs = {}
+    for name, fn in (("triton", lambda *t: gated_scan(*t, backend="triton")), ("ref", gated_scan_ref)):
+        leaves = [t.detach().clone().double() if name == "ref" else t.detach().clone() for t in base]
+        leaves = [t.requires_grad_() for t in leaves]
+        y = fn(*leaves)
+        w = torch.linspace(-1, 1, y.numel(), device="cuda", dtype=y.dtype).view_as(y)
+        outs[name] = [y.detach(), *torch.autograd.grad((y * w).sum(), leaves)]
+    errs = dict(zip(("out", "dv", "da", "db", "dc"), (rel(x, y) for x, y in zip(outs["triton"], outs["ref"]))))
+    return [{"check": f"gated {'gla' if per_state else 'mamba2'} triton vs ref", "dtype": str(dtype), "L": length,
+             "heads": heads, "N": n, "P": p, "max_rel": max(errs.values()), "worst": max(errs, key=errs.get),
+             "tol": TOL_TRITON[dtype] * (10 if dtype == torch.float32 else 1)}]
+
+
+def mixer_case(heads, d_head, length, seed, fast, ssm="mamba1"):
     torch.manual_seed(seed)
     torch.backends.cuda.matmul.allow_tf32 = False
-    m = MambaMixer(d_head, d_state=16, n_heads=heads, scan_backend="torch").cuda()
+    m = MambaMixer(d_head, d_state=16, n_heads=heads, scan_backend="torch", ssm=ssm).cuda()
     x = torch.randn(64, length, heads * d_head, device="cuda")
     outs = {}
     for backend in (fast, "torch"):
@@ -90,7 +114,7 @@ def mixer_case(heads, d_head, length, seed, fast):
         outs[backend] = (y.detach(), xi.grad, {k: p.grad.clone() for k, p in m.named_parameters()})
     (y1, gx1, gp1), (y2, gx2, gp2) = outs[fast], outs["torch"]
     errs = {"out": rel(y1, y2), "dx": rel(gx1, gx2), **{f"d{k}": rel(gp1[k], gp2[k]) for k in gp1}}
-    return [{"check": f"mixer {fast} vs torch", "heads": heads, "d_head": d_head, "L": length,
+    return [{"check": f"mixer {ssm} {fast} vs torch", "heads": heads, "d_head": d_head, "L": length,
              "max_rel": max(errs.values()), "tol": TOL, "worst": max(errs, key=errs.get)}]
 
 
@@ -151,7 +175,7 @@ def main():
              (8, 128, 200, 16, 4), (2, 64, 1000, 16, 2), (1, 32, 4096, 16, None), (3, 160, 33, 12, 2)]
     variants = {"fp32": dict(), "fp32_cl": dict(channels_last=True), "bf16": dict(dtype=torch.bfloat16),
                 "bf16_cl": dict(dtype=torch.bfloat16, channels_last=True)}
-    names = [*variants, "mixer", "compiled"]
+    names = [*variants, "mixer", "compiled", "gated"]
     chosen = sys.argv[sys.argv.index("--variants") + 1].split(",") if "--variants" in sys.argv else names
     if set(chosen) - set(names):
         sys.exit(f"unknown --variants {sorted(set(chosen) - set(names))}; choose from {','.join(names)}")
@@ -172,6 +196,18 @@ def main():
             for row in compiled_case(kind, length, seed=200 + length):
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    if "gated" in chosen:
+        for i, (per_state, dtype, shape) in enumerate([(s, d, c) for s in (False, True)
+                                                       for d in (torch.float32, torch.bfloat16)
+                                                       for c in ((64, 4, 50, 16, 32), (64, 4, 200, 16, 32),
+                                                                 (8, 2, 1000, 16, 64), (4, 8, 7, 16, 16))]):
+            row = gated_case(*shape, per_state=per_state, seed=300 + i, dtype=dtype)[0]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        for ssm in ("mamba2", "gla"):
+            row = mixer_case(4, 16, 200, seed=400, fast="triton", ssm=ssm)[0]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     bad = [r for r in rows if not r["max_rel"] < r["tol"]]
     for r in bad:
         print("FAILED:", json.dumps(r))

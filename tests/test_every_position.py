@@ -23,7 +23,12 @@ def setup(model, extra, positions="all", **more):
     return config, build_model(config, train._dataset).double(), (train, valid, test)
 
 
-@pytest.mark.parametrize("model,extra", MODELS, ids=[m + ("-half" if e.get("variant") else "") for m, e in MODELS])
+HEADS = [("LatentMamba", {"ssm": "mamba2"}), ("LatentMamba", {"ssm": "gla"})]
+
+
+@pytest.mark.parametrize("model,extra", MODELS + HEADS,
+                         ids=[m + ("-half" if e.get("variant") else "") + ("-" + e["ssm"] if "ssm" in e else "")
+                              for m, e in MODELS + HEADS])
 def test_all_positions_loss_is_the_mean_of_the_prefix_losses(model, extra):
     """Causal model, no dropout: the every-position loss of a batch equals the mean CE of the prefix samples that
     RecBole's `last` objective would train on, in value and in every parameter's gradient."""

@@ -28,6 +28,10 @@ def test_recbole_baselines_run_through_our_entry(model, tiny_config):
                      "norm_type": "layernorm", "ffn_act": "swiglu", "n_layers": 2}),
     ("LatentMamba", {"item_branch": False, "loss_type": "BPR"}),
     ("LatentMamba", {"n_heads": 1, "d_state": 8}),  # the "heads" and "state" screens' corner: one full-width head
+    ("LatentMamba", {"ssm": "mamba2"}),
+    ("LatentMamba", {"ssm": "gla"}),
+    ("Mamba4Rec", {"ssm": "mamba2"}),
+    ("HMamba", {"variant": "full", "ssm": "gla"}),
     ("Mamba4Rec", {"n_layers": 2}),
     ("HMamba", {"variant": "full", "manifold": "lorentz"}),
     ("HMamba", {"variant": "full", "manifold": "poincare"}),
@@ -58,6 +62,7 @@ def model_after_one_backward(name, config_dict):
 
 @pytest.mark.parametrize("model_name,extra", [
     ("LatentMamba", {}), ("Mamba4Rec", {}), ("HMamba", {"variant": "full"}), ("HMamba", {"variant": "half"}),
+    ("LatentMamba", {"ssm": "mamba2"}), ("LatentMamba", {"ssm": "gla"}), ("HMamba", {"ssm": "gla"}),
     ("HMamba", {"variant": "full", "learn_temperature": True}), ("eSASRec", {}), ("eSASRec", {"block": "sasrec"}),
 ])
 def test_every_trainable_parameter_gets_a_gradient(model_name, extra, tiny_config):

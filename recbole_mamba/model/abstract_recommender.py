@@ -10,6 +10,8 @@ from recbole_mamba.errors import ConfigError
 from recbole_mamba.model.item_text import build_item_embedding, validate_item_model
 from recbole_mamba.model.loss import wide
 from recbole_mamba.objective import EveryPositionMixin
+from recbole_mamba.model.layers import SSMS
+from recbole_mamba.ops.gated_scan import resolve_gated_backend
 from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resolve_backend
 
 
@@ -74,10 +76,12 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
             return
         check(config["scan_backend"] in BACKENDS,
               f"unknown scan_backend {config['scan_backend']!r}; choose one of {', '.join(BACKENDS)}")
+        check(config["ssm"] in (None, *SSMS), f"ssm must be one of {', '.join(SSMS)}, got {config['ssm']!r}")
         device = config["device"]
         try:  # a backend asked for by name must be able to run on the configured device
-            resolve_backend(config["scan_backend"], getattr(device, "type", str(device or "cpu")))
-        except BackendUnavailable as exc:
+            resolve = resolve_backend if config["ssm"] in (None, "mamba1") else resolve_gated_backend
+            resolve(config["scan_backend"], getattr(device, "type", str(device or "cpu")))
+        except (BackendUnavailable, ValueError) as exc:
             raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")
         check(config["compile_layers"] in (None, True, False),

@@ -32,6 +32,9 @@ class HMamba(MambaSequentialRecommender):
               f"temperature must be > 0, got {config['temperature']!r}")
         check(config["max_tangent_norm"] is None or config["max_tangent_norm"] > 0,
               f"max_tangent_norm must be > 0 or ~, got {config['max_tangent_norm']!r}")
+        check(not (config["ssm"] == "mamba2" and config["variant"] == "full" and config["curvature_aware_scan"]),
+              "ssm=mamba2 has one decay per head, which the curvature-aware scan cannot scale per state: use "
+              "ssm=mamba1 or gla, or curvature_aware_scan=False")
         check(config["hyperbolic_score"] in (None, *SCORES),
               f"hyperbolic_score must be one of {', '.join(SCORES)}, got {config['hyperbolic_score']!r}")
 

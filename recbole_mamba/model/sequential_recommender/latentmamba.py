@@ -68,7 +68,8 @@ class LatentMambaLayer(nn.Module):
         self.norm2 = make_norm(config["norm_type"], d)
         self.w_x = nn.Linear(d, width)
         self.mamba = MambaMixer(self.head_dim, d_state=config["d_state"], d_conv=config["d_conv"],
-                                expand=config["expand"], n_heads=self.n_heads, scan_backend=config["scan_backend"])
+                                expand=config["expand"], n_heads=self.n_heads, scan_backend=config["scan_backend"],
+                               ssm=config["ssm"] or "mamba1")
         self.item_branch = (LatentItemBranch(self.n_heads, self.head_dim, max_len, config["positional_encoding"],
                                              config["dropout_prob"]) if config["item_branch"] else None)
         self.w_o = nn.Linear(width, d)

@@ -17,7 +17,7 @@ class Mamba4RecLayer(nn.Module):
         d = config["hidden_size"]
         self.residual = residual
         self.mamba = MambaMixer(d, d_state=config["d_state"], d_conv=config["d_conv"], expand=config["expand"],
-                                scan_backend=config["scan_backend"])
+                                scan_backend=config["scan_backend"], ssm=config["ssm"] or "mamba1")
         self.dropout = nn.Dropout(config["dropout_prob"])
         self.norm = nn.LayerNorm(d, eps=1e-12)
         self.ffn = FeedForward(d, config["inner_size"], config["dropout_prob"], "gelu")
