@@ -65,8 +65,11 @@ def main(argv=None):
                         help="a '-last.pth' checkpoint of an interrupted run: continue it "
                              "(its settings are the defaults)")
     parser.add_argument("--config_files", default=None, help="space-separated yaml files")
-    parser.add_argument("--model_list", default=None, help="comma-separated models to compare, one seed (the leaderboard's tables; NAME or NAME:key=value)")
-    parser.add_argument("--compare_dir", default="compare", help="where --model_list writes its tables, plots, logs and results")
+    parser.add_argument("--model_list", default=None,
+                        help="comma-separated models (NAME or NAME:key=value) to compare, one seed: the leaderboard's "
+                             "tables")
+    parser.add_argument("--compare_dir", default="compare",
+                        help="where --model_list writes its tables, plots, logs and results")
     parser.add_argument("--result_json", default=None, help="also write the run's result (metrics, costs) there")
     args, rest = parser.parse_known_args(argv)
     from recbole_mamba.errors import RecBoleMambaError

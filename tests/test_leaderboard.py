@@ -39,3 +39,14 @@ def test_a_leaderboard_runs_sums_up_and_resumes(tmp_path, capsys):
     assert len(os.listdir(out / "logs")) == 4
     assert main(args) == 0  # resumes: nothing left to run
     assert "4 of 4 runs already done; 0 to run" in capsys.readouterr().out
+
+
+def test_a_result_made_with_other_settings_is_run_again(tmp_path):
+    from recbole_mamba.leaderboard import is_done
+
+    (tmp_path / "runs").mkdir()
+    job = (tag_of("tiny", "SASRec", 2020), "tiny", "SASRec", "SASRec", {}, 2020)
+    assert not is_done(str(tmp_path), job, ["--epochs=1"])
+    (tmp_path / "runs" / f"{job[0]}.json").write_text('{"common": ["--epochs=1"]}')
+    assert is_done(str(tmp_path), job, ["--epochs=1"])
+    assert not is_done(str(tmp_path), job, ["--epochs=2"])  # a changed setting: the old result does not stand
