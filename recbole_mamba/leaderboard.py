@@ -32,10 +32,23 @@ RUN_FIELDS = ("dataset", "label", "model", "seed", "params", "epochs", "best_epo
               "train_s_to_best", "wall_s_to_best", "peak_gpu_mem_gib")
 
 
+def split_top_level(text):
+    """`text` split at the commas outside brackets: 'a=1,b=[0.9,0.98]' -> ['a=1', 'b=[0.9,0.98]']."""
+    pieces, depth, current = [], 0, ""
+    for ch in text:
+        depth += (ch in "[({") - (ch in "])}")
+        if ch == "," and depth == 0:
+            pieces.append(current)
+            current = ""
+        else:
+            current += ch
+    return pieces + [current]
+
+
 def parse_model(entry):
-    """'HMamba:variant=half,temperature=0.5' -> ('HMamba', {'variant': 'half', 'temperature': '0.5'})."""
+    """'HMamba:variant=half,adam_betas=[0.9,0.98]' -> ('HMamba', {'variant': 'half', 'adam_betas': '[0.9,0.98]'})."""
     name, _, opts = entry.partition(":")
-    settings = dict(opt.split("=", 1) for opt in opts.split(",") if opt)
+    settings = dict(opt.split("=", 1) for opt in split_top_level(opts) if opt)
     return name, settings
 
 
@@ -239,7 +252,7 @@ def main(argv=None):
 def _split_models(text):
     """Commas separate models, except inside one model's key=value list (a piece that is key=value, no colon)."""
     entries, current = [], ""
-    for piece in text.split(","):
+    for piece in split_top_level(text):
         if current and ":" in current and "=" in piece and ":" not in piece.split("=")[0]:
             current += "," + piece
         else:

@@ -3,7 +3,7 @@ import csv
 import os
 
 from conftest import DATA_DIR
-from recbole_mamba.leaderboard import _split_models, main, tag_of
+from recbole_mamba.leaderboard import _split_models, main, parse_model, tag_of
 
 TINY_ARGS = [f"--data_path={DATA_DIR}", "--epochs=1", "--hidden_size=16", "--inner_size=32", "--d_state=4",
              "--n_layers=1", "--n_heads=2", "--MAX_ITEM_LIST_LENGTH=20", "--use_gpu=False"]
@@ -11,6 +11,8 @@ TINY_ARGS = [f"--data_path={DATA_DIR}", "--epochs=1", "--hidden_size=16", "--inn
 
 def test_models_with_their_own_settings_split_apart():
     assert _split_models("A,B:x=1,y=2,C:z=3,D") == ["A", "B:x=1,y=2", "C:z=3", "D"]
+    assert _split_models("A:betas=[0.9,0.98],y=2,B") == ["A:betas=[0.9,0.98],y=2", "B"]  # a list value is one value
+    assert parse_model("A:betas=[0.9,0.98],y=2") == ("A", {"betas": "[0.9,0.98]", "y": "2"})
 
 
 def test_a_label_with_a_config_file_path_is_one_file_name():
