@@ -7,10 +7,10 @@ A model entry is NAME or NAME:key=value,key=value (its own settings; the entry i
 --key=value applies to every run. Each run is one `recbole-mamba` process (its log in <out>/logs/, its result in
 <out>/runs/<tag>.json); up to --parallel run at once, dealt over --gpus. A run whose result file exists, made with
 the same --key=value settings, is not run again, so a stopped leaderboard resumes where it stopped. Writes, from
-every result file in <out>/runs (recbole_mamba.report): <out>/<dataset>.md and .csv (one table per dataset: mean ±
-standard deviation over seeds of every test metric and the valid one, parameters, epochs, seconds per epoch, wall
-seconds to the best epoch, peak GPU memory; failed runs named under it), <out>/runs.csv and .md (one row per run)
-and, with matplotlib, <out>/<dataset>.png (test metric against time to best).
+every result file in <out>/runs (recbole_mamba.report): <out>/<dataset>.md and .csv (one table per dataset, best
+valid first: mean ± standard deviation over seeds of every test metric and the valid one, parameters, epochs,
+seconds per epoch, wall seconds to the best epoch, peak GPU memory; failed runs named under it), <out>/runs.csv and
+.md (one row per run) and, with matplotlib, <out>/<dataset>.png (test metric against time to best).
 `recbole-mamba --model_list=A,B` is this with one seed (`board`).
 """
 import argparse
@@ -167,8 +167,9 @@ def summarize(out, failed=None):
     datasets = {r["dataset"] for r in rows} | {tag.split("__")[0] for tag in failed}
     for dataset in sorted(datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
-        labels = sorted(dict.fromkeys(r["label"] for r in mine),
-                        key=lambda lb: -(_mean([r["test_result"].get(key) for r in mine if r["label"] == lb]) or 0))
+        labels = sorted(dict.fromkeys(r["label"] for r in mine),  # best on valid first (valid chooses, not test)
+                        key=lambda lb: -(_mean([r["best_valid_result"].get(key) for r in mine if r["label"] == lb])
+                                         or 0))
         header = (["model", "seeds"] + [f"test {m}" for m in metrics] + ([f"valid {key}"] if key else [])
                   + [c[0] for c in COSTS])
         plain, shown = [], []
