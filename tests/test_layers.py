@@ -82,7 +82,7 @@ def test_shifted_conv_equals_the_grouped_conv_with_gradients():
 TINY_LAYER = {"hidden_size": 16, "n_heads": 2, "head_dim": 8, "d_state": 4, "d_conv": 4, "expand": 2,
               "norm_first": True, "interaction": "gate", "norm_type": "rmsnorm", "item_branch": True,
               "positional_encoding": "learned", "dropout_prob": 0.0, "inner_size": 32, "ffn_act": "gelu",
-              "scan_backend": "torch"}
+              "scan_backend": "torch", "ssm": "mamba1"}
 
 
 def _compiled_twin(make, x, extra=()):
@@ -110,8 +110,11 @@ def test_compiled_layers_match_eager_outputs_and_gradients():
     from recbole_mamba.model.sequential_recommender.mamba4rec import Mamba4RecLayer
 
     x = torch.randn(3, 10, 16, dtype=torch.float64)
+    scale = (torch.linspace(0.5, 1.5, 4, dtype=torch.float64),)  # HMamba's K(c)
     cases = [(lambda: LatentMambaLayer(TINY_LAYER, 10), ()),
-             (lambda: Mamba4RecLayer(TINY_LAYER, residual=True), (torch.linspace(0.5, 1.5, 4, dtype=torch.float64),))]
+             (lambda: Mamba4RecLayer(TINY_LAYER, residual=True), scale),
+             (lambda: LatentMambaLayer({**TINY_LAYER, "ssm": "mamba2"}, 10), ()),
+             (lambda: Mamba4RecLayer({**TINY_LAYER, "ssm": "gla"}, residual=True), scale)]
     torch._dynamo.reset()
     for make, extra in cases:
         (out_e, grads_e), (out_c, grads_c) = _compiled_twin(make, x, extra)
