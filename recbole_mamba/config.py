@@ -338,6 +338,9 @@ def make_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     config = Config(model=model, dataset=dataset, config_file_list=config_file_list,
                     config_dict=config_dict, cmd_args=cmd_args)
     check_config(config)
+    if os.path.exists("log") and not os.path.isdir("log"):  # RecBole's init_logger writes into ./log/
+        raise ConfigError(f"RecBole writes its logs into ./log/, but {os.path.abspath('log')} is a file: run from "
+                          f"another folder or move that file")
     if config["amp_dtype"] not in (None, "bfloat16", "float16"):
         raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
     if config["train_loop"] not in (None, *TRAIN_LOOPS):

@@ -113,6 +113,15 @@ def test_a_key_given_twice():
     _one_line_error(cli("--model=LatentMamba", "--epochs=2", "--epochs=4", *TINY_ARGS), "--epochs is given twice")
 
 
+def test_a_file_where_recbole_writes_its_log_folder(tmp_path):
+    (tmp_path / "log").write_text("a user's own file\n")
+    env = dict(os.environ, PYTHONPATH=REPO_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, SCRIPT, "--model=LatentMamba", *TINY_ARGS], capture_output=True, text=True,
+                       env=env, timeout=600, cwd=tmp_path)
+    _one_line_error(r, "RecBole writes its logs into ./log/", f"{tmp_path / 'log'} is a file")
+    assert (tmp_path / "log").read_text() == "a user's own file\n"
+
+
 def test_epochs_below_one():
     for value in ("-1", "0"):
         _one_line_error(cli("--model=LatentMamba", f"--epochs={value}", *TINY_ARGS), "epochs must be at least 1")
