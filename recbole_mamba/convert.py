@@ -55,22 +55,32 @@ def sequences_to_atomic(source, out_dir, name):
     return users, rows
 
 
+def dat_rows(path, form):
+    """The fields of each non-blank line of a GroupLens `::` file (latin-1); a line of another width than `form`
+    (e.g. 'UserID::MovieID::Rating::Timestamp') is a ValueError naming the file and line."""
+    width = len(form.split("::"))
+    with open(path, encoding="latin-1") as src:
+        for number, line in enumerate(src, start=1):
+            fields = line.rstrip("\r\n").split("::")
+            if not line.strip():
+                continue
+            if len(fields) != width:
+                raise ValueError(f"{path}: line {number} is not {form}: {line.strip()!r}")
+            yield number, fields
+
+
 def movielens_to_atomic(ratings, out_dir, name, max_user=None, movies=None):
     """Write out_dir/name/name.inter (and .item from `movies`) from GroupLens' ratings.dat; returns a summary."""
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     users, rows, items = set(), 0, set()
-    with open(ratings, encoding="latin-1") as src, \
-            atomic_write(os.path.join(folder, f"{name}.inter"), encoding="utf-8") as out:
+    form = "UserID::MovieID::Rating::Timestamp"
+    with atomic_write(os.path.join(folder, f"{name}.inter"), encoding="utf-8") as out:
         out.write("user_id:token\titem_id:token\trating:float\ttimestamp:float\n")
-        for number, line in enumerate(src, start=1):
-            if not line.strip():
-                continue
-            fields = line.strip().split("::")
-            if len(fields) != 4 or not all(f.strip().lstrip("-").isdigit() for f in fields):
-                raise ValueError(f"{ratings}: line {number} is not UserID::MovieID::Rating::Timestamp: "
-                                 f"{line.strip()!r}")
-            user, item, rating, seconds = fields
+        for number, fields in dat_rows(ratings, form):
+            user, item, rating, seconds = (f.strip() for f in fields)
+            if not all(f.lstrip("-").isdigit() for f in (user, item, rating, seconds)):
+                raise ValueError(f"{ratings}: line {number} is not {form}: {'::'.join(fields)!r}")
             if max_user is not None and int(user) > max_user:
                 continue
             out.write(f"{user}\t{item}\t{rating}\t{seconds}\n")
@@ -80,16 +90,9 @@ def movielens_to_atomic(ratings, out_dir, name, max_user=None, movies=None):
     summary = f"{folder}: {rows:,} ratings, {len(users):,} users, {len(items):,} movies"
     if movies:
         written = 0
-        with open(movies, encoding="latin-1") as src, \
-                atomic_write(os.path.join(folder, f"{name}.item"), encoding="utf-8") as out:
+        with atomic_write(os.path.join(folder, f"{name}.item"), encoding="utf-8") as out:
             out.write("item_id:token\tmovie_title:token_seq\trelease_year:token\tgenre:token_seq\n")
-            for number, line in enumerate(src, start=1):
-                if not line.strip():
-                    continue
-                fields = line.rstrip("\n").split("::")
-                if len(fields) != 3:
-                    raise ValueError(f"{movies}: line {number} is not MovieID::Title (Year)::Genres")
-                item, title, genres = fields
+            for _, (item, title, genres) in dat_rows(movies, "MovieID::Title (Year)::Genres"):
                 title, _, year = title.strip().rpartition(" (")
                 out.write(f"{item}\t{clean(title)}\t{year.rstrip(')')}\t{' '.join(genres.split('|'))}\n")
                 written += 1
