@@ -84,8 +84,8 @@ def gated_case(batch, heads, length, n, p, per_state, seed, dtype=torch.float32)
     g = torch.Generator(device="cuda").manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, device="cuda")  # noqa: E731
     a = -torch.rand(batch, length, heads, n if per_state else 1, generator=g, device="cuda") * 0.5
-    base = [r(batch, length, heads, p), a, r(batch, length, heads, n) / n ** 0.5, r(batch, length, heads, n)]
-    base = [t.to(dtype) for t in base[:1]] + [base[1]] + [t.to(dtype) for t in base[2:]]  # the log decay in fp32
+    v, b, c = r(batch, length, heads, p), r(batch, length, heads, n) / n ** 0.5, r(batch, length, heads, n)
+    base = [v.to(dtype), a, b.to(dtype), c.to(dtype)]  # the log decay stays fp32
     outs = {}
     for name, fn in (("triton", lambda *t: gated_scan(*t, backend="triton")), ("ref", gated_scan_ref)):
         leaves = [t.detach().clone().double() if name == "ref" else t.detach().clone() for t in base]

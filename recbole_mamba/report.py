@@ -10,12 +10,10 @@ import os
 from recbole_mamba.utils import atomic_write
 
 
-def cell(value, fmt=None):
-    """One markdown cell: '–' for nothing, `fmt` if given, floats with 4 decimals (1 from 100 up), else str()."""
+def cell(value):
+    """One markdown cell: '–' for nothing, floats with 4 decimals (1 from 100 up), else str()."""
     if value is None:
         return "–"
-    if fmt is not None:
-        return fmt.format(value)
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
     return str(value)

@@ -8,9 +8,9 @@ from recbole.model.loss import BPRLoss
 
 from recbole_mamba.errors import ConfigError
 from recbole_mamba.model.item_text import build_item_embedding, validate_item_model
+from recbole_mamba.model.layers import SSMS
 from recbole_mamba.model.loss import wide
 from recbole_mamba.objective import EveryPositionMixin
-from recbole_mamba.model.layers import SSMS
 from recbole_mamba.ops.gated_scan import resolve_gated_backend
 from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resolve_backend
 
