@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The `mamba2` / `gla` heads on one GPU: fla-core's kernels' parity, layer timings, epochs end to end, accuracy.
-#   bash benchmarks/heads_gpu.sh start          (GPU machine, repo root; .device/ staged with fla-core and einops wheels)
+#   bash benchmarks/heads_gpu.sh start          (GPU machine, repo root, .device/ staged; fla-core travels as wheels:
+#     bash ../shared/gpu/stage.sh --data ml-1m --data Amazon_Toys ... &&
+#     pip download --no-deps --only-binary=:all: fla-core==0.6.0 einops -d .device/wheels)
 #   bash benchmarks/heads_gpu.sh poll SECONDS   (wait up to SECONDS for the end, print the state, pack logs into $OUT)
 # `start` runs in the background from a copy of the tree (/tmp/job), results in /tmp/heads:
 #   phase 1, alone on the GPU, one thing at a time: fla-core's kernels vs the float64 recurrence (parity.log); one
@@ -9,7 +11,7 @@
 #   phase 2, side by side: a leaderboard of the three heads on DATASETS x SEEDS and SASRec `all` (seed 2020), early
 #     stopping (acc/, sasrec/).
 # Environment: EPOCHS (4), DATASETS (ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m), SEEDS (2020,2021,2022),
-# PARALLEL (runs at once in phase 2, 16).
+# PARALLEL (runs at once in phase 2, 16); DATASETS= (empty) skips phase 2.
 set -u
 R=/tmp/heads
 if [ "${1:-}" = poll ]; then
@@ -53,7 +55,8 @@ done
 e2e toys_sasrec Amazon_Toys --model=SASRec
 for s in mamba1 mamba2 gla; do e2e toys_lm_$s Amazon_Toys --model=LatentMamba --ssm=$s --scan_backend=triton; done
 A="--data_path=/tmp/datasets --enable_amp=True --epochs=200 --stopping_step=10"
-D=${DATASETS:-ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m}
+D=${DATASETS-ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m}
+[ -n "$D" ] || { echo ALLDONE > $R/ALLDONE; exit 0; }
 python -m recbole_mamba.leaderboard --out=$R/acc --parallel=${PARALLEL:-16} $A --seeds=${SEEDS:-2020,2021,2022} \
   --datasets=$D --models=LatentMamba:ssm=mamba1,LatentMamba:ssm=mamba2,LatentMamba:ssm=gla > $R/acc.log 2>&1 &
 python -m recbole_mamba.leaderboard --out=$R/sasrec --parallel=1 $A --seeds=2020 --datasets=$D \
