@@ -6,8 +6,9 @@
 #   bash benchmarks/heads_gpu.sh poll SECONDS   (wait up to SECONDS for the end, print the state, pack logs into $OUT)
 # `start` runs in the background from a copy of the tree (/tmp/job), results in /tmp/heads:
 #   phase 1, alone on the GPU, one thing at a time: fla-core's kernels vs the float64 recurrence (parity.log); one
-#     layer forward + backward at L = 50, 200, 4000 (layers.log/.json); ml-1m (SASRec's width) and Amazon_Toys (shipped
-#     widths) end to end, `train_positions: all`, bf16, EPOCHS epochs each, SASRec then the three heads (e2e/*.log);
+#     layer forward + backward at L = 50, 200, 4000, fla-core and the chunked PyTorch form (layers.log/.json); ml-1m
+#     (SASRec's width) and Amazon_Toys (shipped widths) end to end, `train_positions: all`, bf16, EPOCHS epochs each,
+#     SASRec then the three heads (e2e/*.log);
 #   phase 2, side by side: a leaderboard of the three heads on DATASETS x SEEDS and SASRec `all` (seed 2020), early
 #     stopping (acc/, sasrec/).
 # Environment: EPOCHS (4), DATASETS (ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m), SEEDS (2020,2021,2022),
@@ -39,7 +40,7 @@ export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 mkdir -p $R/e2e; git rev-parse HEAD > $R/REV 2>/dev/null || cat .device/REV > $R/REV; nvidia-smi > $R/nvidia-smi.txt
 python -c "import fla, triton; print('fla', fla.__version__, 'triton', triton.__version__)" > $R/fla.txt 2>&1
 python benchmarks/gpu_parity.py --backends triton --variants gated > $R/parity.log 2>&1
-python benchmarks/bench_layers.py --lengths 50,200,4000 --backends triton --parts layer --ssms mamba1,mamba2,gla \
+python benchmarks/bench_layers.py --lengths 50,200,4000 --backends triton,torch --parts layer --ssms mamba1,mamba2,gla \
   --reps 10 --out $R/layers.json > $R/layers.log 2>&1
 E="--train_positions=all --enable_amp=True --epochs=${EPOCHS:-4} --stopping_step=100 --show_progress=False --seed=2020"
 e2e() {  # name dataset args...
