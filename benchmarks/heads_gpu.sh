@@ -2,7 +2,8 @@
 # The `mamba2` / `gla` heads on one GPU: fla-core's kernels' parity, layer timings, epochs end to end, accuracy.
 #   bash benchmarks/heads_gpu.sh start          (GPU machine, repo root, .device/ staged; fla-core travels as wheels:
 #     bash ../shared/gpu/stage.sh --data ml-1m --data Amazon_Toys ... &&
-#     pip download --no-deps --only-binary=:all: fla-core==0.6.0 einops -d .device/wheels)
+#     pip download --no-deps --only-binary=:all: fla-core==0.6.0 einops -d .device/wheels &&
+#     git rev-parse HEAD > .device/REV   (the commit the logs name: the GPU machine gets no .git))
 #   bash benchmarks/heads_gpu.sh poll SECONDS   (wait up to SECONDS for the end, print the state, pack logs into $OUT)
 # `start` runs in the background from a copy of the tree (/tmp/job), results in /tmp/heads:
 #   phase 1, alone on the GPU, one thing at a time: fla-core's kernels vs the float64 recurrence (parity.log); one
@@ -37,7 +38,7 @@ if [ "${2:-}" != bg ]; then
 fi
 source .device/setup.sh > /tmp/setup.log 2>&1
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
-mkdir -p $R/e2e; git rev-parse HEAD > $R/REV 2>/dev/null || cat .device/REV > $R/REV; nvidia-smi > $R/nvidia-smi.txt
+mkdir -p $R/e2e; cp .device/REV $R/REV; nvidia-smi > $R/nvidia-smi.txt
 python -c "import fla, triton; print('fla', fla.__version__, 'triton', triton.__version__)" > $R/fla.txt 2>&1
 python benchmarks/gpu_parity.py --backends triton --variants gated > $R/parity.log 2>&1
 python benchmarks/bench_layers.py --lengths 50,200,4000 --backends triton,torch --parts layer --ssms mamba1,mamba2,gla \
