@@ -10,10 +10,12 @@
 #     layer forward + backward at L = 50, 200, 4000, fla-core and the chunked PyTorch form (layers.log/.json); ml-1m
 #     (SASRec's width) and Amazon_Toys (shipped widths) end to end, `train_positions: all`, bf16, EPOCHS epochs each,
 #     SASRec then the three heads (e2e/*.log);
-#   phase 2, side by side: a leaderboard of the three heads on DATASETS x SEEDS and SASRec `all` (seed 2020), early
-#     stopping (acc/, sasrec/).
+#   phase 2, side by side: a leaderboard of the three heads on DATASETS x SEEDS and SASRec `all` (seed 2020) on
+#     SASREC_DATASETS, early stopping (acc/, sasrec/); with ALSO set, one more leaderboard beside them (also/):
+#     ALSO holds its arguments, e.g. ALSO="--models=HMamba --datasets=Amazon_Toys --seeds=2020 --parallel=2".
 # Environment: EPOCHS (4), DATASETS (ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m), SEEDS (2020,2021,2022),
-# PARALLEL (runs at once in phase 2, 16); DATASETS= (empty) skips phase 2.
+# PARALLEL (runs at once in phase 2, 16), SASREC_DATASETS (ml-1m-half-real,Amazon_Toys), ALSO (unset);
+# DATASETS= (empty) skips phase 2.
 set -u
 R=/tmp/heads
 if [ "${1:-}" = poll ]; then
@@ -23,7 +25,7 @@ if [ "${1:-}" = poll ]; then
     echo "$(basename $f) $(grep -oE 'epoch [0-9]+ training \[time: [0-9.]+s' $f | grep -oE '[0-9.]+s' | tr '\n' ' ')" \
       "$(grep -E 'Error|error:' $f | tail -1)"
   done
-  for f in $R/acc/runs/*.json $R/sasrec/runs/*.json; do [ -e "$f" ] && python3 -c "import json, sys
+  for f in $R/acc/runs/*.json $R/sasrec/runs/*.json $R/also/runs/*.json; do [ -e "$f" ] && python3 -c "import json, sys
 r = json.load(open(sys.argv[1])); print(sys.argv[1].split('/')[-1], r['best_epoch'], r['epochs'],
 r['test_result'].get('ndcg@10'), round(r['train_s_per_epoch'], 2))" $f; done
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
@@ -61,7 +63,8 @@ D=${DATASETS-ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m}
 [ -n "$D" ] || { echo ALLDONE > $R/ALLDONE; exit 0; }
 python -m recbole_mamba.leaderboard --out=$R/acc --parallel=${PARALLEL:-16} $A --seeds=${SEEDS:-2020,2021,2022} \
   --datasets=$D --models=LatentMamba:ssm=mamba1,LatentMamba:ssm=mamba2,LatentMamba:ssm=gla > $R/acc.log 2>&1 &
-python -m recbole_mamba.leaderboard --out=$R/sasrec --parallel=1 $A --seeds=2020 --datasets=$D \
-  --models=SASRec:train_positions=all > $R/sasrec.log 2>&1 &
+python -m recbole_mamba.leaderboard --out=$R/sasrec --parallel=2 $A --seeds=2020 \
+  --datasets=${SASREC_DATASETS-ml-1m-half-real,Amazon_Toys} --models=SASRec:train_positions=all > $R/sasrec.log 2>&1 &
+[ -z "${ALSO:-}" ] || python -m recbole_mamba.leaderboard --out=$R/also $A $ALSO > $R/also.log 2>&1 &
 wait
 echo ALLDONE > $R/ALLDONE
