@@ -6,9 +6,9 @@ Outputs AND gradients of every input, relative error ||x - ref|| / ||ref||, on r
 bf16-rounded values). Then the whole MambaMixer with scan_backend=cuda and =triton vs torch,
 same weights; then whole layers under torch.compile (`compile_layers`) vs eager, fp32 and bf16; then (`gated`) the
 mamba2/gla heads' scan on fla-core's kernels (scan_backend=triton) vs the float64 recurrence, fp32 and bf16, and
-the mixer with those heads, triton vs torch. Prints one JSON
-line per check and a summary; exit status 1 if any check exceeds
-its tolerance (triton: 1e-5 in float32, 1e-2 in bfloat16; others 1e-4).
+the mixer with those heads, triton vs torch (a head fla-core cannot run here is skipped, its reason printed).
+Prints one JSON line per check and a summary; exit status 1 if any check exceeds its tolerance (triton: 1e-5 in
+float32, 1e-2 in bfloat16; others 1e-4).
 
     python benchmarks/gpu_parity.py [--backends triton,cuda,torch] \
         [--variants fp32,fp32_cl,bf16,bf16_cl,mixer,compiled,gated]
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scan_step import apply_env_overrides  # noqa: E402  (SCAN_BWD_UNROLL / SCAN_BWD_WARPS)
 
 from recbole_mamba.model.layers import MambaMixer
-from recbole_mamba.ops.gated_scan import gated_scan, gated_scan_ref
+from recbole_mamba.ops.gated_scan import fla_problem, gated_scan, gated_scan_ref
 from recbole_mamba.ops.scan_torch import selective_scan_ref
 from recbole_mamba.ops.selective_scan import selective_scan
 
@@ -201,10 +201,15 @@ def main():
                                                        for d in (torch.float32, torch.bfloat16)
                                                        for c in ((64, 4, 50, 16, 32), (64, 4, 200, 16, 32),
                                                                  (8, 2, 1000, 16, 64), (4, 8, 7, 16, 16))]):
+            problem = fla_problem("cuda", "gla" if per_state else "mamba2")
+            if problem:  # fla-core cannot run this head here: said once per case, not a failure
+                print(json.dumps({"check": f"gated {'gla' if per_state else 'mamba2'} triton vs ref",
+                                  "skipped": problem}), flush=True)
+                continue
             row = gated_case(*shape, per_state=per_state, seed=300 + i, dtype=dtype)[0]
             rows.append(row)
             print(json.dumps(row), flush=True)
-        for ssm in ("mamba2", "gla"):
+        for ssm in [s for s in ("mamba2", "gla") if not fla_problem("cuda", s)]:
             row = mixer_case(4, 16, 200, seed=400, fast="triton", ssm=ssm)[0]
             rows.append(row)
             print(json.dumps(row), flush=True)

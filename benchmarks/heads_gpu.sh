@@ -9,7 +9,7 @@
 #   phase 1, alone on the GPU, one thing at a time: fla-core's kernels vs the float64 recurrence (parity.log); one
 #     layer forward + backward at L = 50, 200, 4000, fla-core and the chunked PyTorch form (layers.log/.json); ml-1m
 #     (SASRec's width) and Amazon_Toys (shipped widths) end to end, `train_positions: all`, bf16, EPOCHS epochs each,
-#     SASRec then the three heads (e2e/*.log);
+#     SASRec then the three heads, `scan_backend: auto` (e2e/*.log);
 #   phase 2, side by side: a leaderboard of the three heads on DATASETS x SEEDS and SASRec `all` (seed 2020) on
 #     SASREC_DATASETS, early stopping (acc/, sasrec/); with ALSO set, one more leaderboard beside them (also/):
 #     ALSO holds its arguments, e.g. ALSO="--models=HMamba --datasets=Amazon_Toys --seeds=2020 --parallel=2".
@@ -54,10 +54,10 @@ e2e() {  # name dataset args...
 }
 e2e ml1m_sasrec ml-1m --model=SASRec
 for s in mamba1 mamba2 gla; do
-  e2e ml1m_lm64_$s ml-1m --model=LatentMamba --hidden_size=64 --inner_size=256 --ssm=$s --scan_backend=triton
+  e2e ml1m_lm64_$s ml-1m --model=LatentMamba --hidden_size=64 --inner_size=256 --ssm=$s --scan_backend=auto
 done
 e2e toys_sasrec Amazon_Toys --model=SASRec
-for s in mamba1 mamba2 gla; do e2e toys_lm_$s Amazon_Toys --model=LatentMamba --ssm=$s --scan_backend=triton; done
+for s in mamba1 mamba2 gla; do e2e toys_lm_$s Amazon_Toys --model=LatentMamba --ssm=$s --scan_backend=auto; done
 A="--data_path=/tmp/datasets --enable_amp=True --epochs=200 --stopping_step=10"
 D=${DATASETS-ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m}
 [ -n "$D" ] || { echo ALLDONE > $R/ALLDONE; exit 0; }

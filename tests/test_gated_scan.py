@@ -1,5 +1,8 @@
 """The mamba2 (SSD) and gla heads: the chunked scan against the step-by-step recurrence and the closed quadratic
 form, outputs and every gradient; the mixer with these heads, causal and equal on its two CPU backends."""
+import importlib.util
+import sys
+
 import pytest
 import torch
 
@@ -88,6 +91,29 @@ def test_backend_switch_on_the_cpu():
         resolve_gated_backend("triton", "cpu")
     x = inputs(6, per_state=True)
     torch.testing.assert_close(gated_scan(*x, backend="auto"), gated_scan_ref(*x), rtol=1e-10, atol=1e-10)
+
+
+def test_mamba2_heads_leave_fla_core_where_its_backward_is_wrong(monkeypatch):
+    """Hopper under Triton 3.6 without tilelang (what fla-core 0.6.0's own flags say of an H100/H200 of torch 2.11's
+    image): chunk_simple_gla's backward raises there (fla-core #640), so mamba2 heads run on torch under `auto` and a
+    request for triton is refused before any work; gla heads keep fla-core."""
+    import types
+
+    from recbole_mamba.ops import gated_scan as module
+
+    monkeypatch.setattr(module.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(module, "_fla_ops", lambda: (None, None))
+    flags = dict(IS_NVIDIA_HOPPER=True, TRITON_ABOVE_3_4_0=True, TRITON_ABOVE_3_7_1=False)
+    monkeypatch.setitem(sys.modules, "fla", types.ModuleType("fla"))
+    monkeypatch.setitem(sys.modules, "fla.utils", types.SimpleNamespace(**flags))
+    monkeypatch.setitem(sys.modules, "triton", types.SimpleNamespace(__version__="3.6.0"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert resolve_gated_backend("auto", "cuda", "gla") == "triton"
+    assert resolve_gated_backend("auto", "cuda", "mamba2") == "torch"
+    with pytest.raises(ValueError, match=r"mamba2 heads needs fla-core: .*Triton 3.6.0 \(fla-core issue #640"):
+        resolve_gated_backend("triton", "cuda", "mamba2")
+    monkeypatch.setitem(sys.modules, "fla.utils", types.SimpleNamespace(**{**flags, "TRITON_ABOVE_3_7_1": True}))
+    assert resolve_gated_backend("auto", "cuda", "mamba2") == "triton"
 
 
 @pytest.mark.parametrize("ssm", ["mamba2", "gla"])

@@ -79,8 +79,11 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         check(config["ssm"] in (None, *SSMS), f"ssm must be one of {', '.join(SSMS)}, got {config['ssm']!r}")
         device = config["device"]
         try:  # a backend asked for by name must be able to run on the configured device
-            resolve = resolve_backend if config["ssm"] in (None, "mamba1") else resolve_gated_backend
-            resolve(config["scan_backend"], getattr(device, "type", str(device or "cpu")))
+            device_type = getattr(device, "type", str(device or "cpu"))
+            if config["ssm"] in (None, "mamba1"):
+                resolve_backend(config["scan_backend"], device_type)
+            else:
+                resolve_gated_backend(config["scan_backend"], device_type, config["ssm"])
         except (BackendUnavailable, ValueError) as exc:
             raise ConfigError(f"{exc}; use scan_backend=auto (or torch) here") from None
         check(config["loss_type"] in ("CE", "BPR"), f"loss_type must be CE or BPR, got {config['loss_type']!r}")

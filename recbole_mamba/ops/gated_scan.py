@@ -14,7 +14,8 @@ v's dtype (float64 stays float64).
     gated_scan_torch  chunked: the quadratic form inside chunks of `chunk` steps, the state carried between them
                       (pure PyTorch, any device)
     gated_scan        the switch: backend auto | triton (fla-core's chunk_simple_gla / chunk_gla, CUDA, imported
-                      lazily) | torch | ref; `cuda` (mamba-ssm) runs Mamba-1 heads only.
+                      lazily) | torch | ref; `cuda` (mamba-ssm) runs Mamba-1 heads only. `auto` takes fla-core
+                      where it can run the head (fla_problem), else torch.
 """
 import functools
 
@@ -92,8 +93,26 @@ def _fla_ops():
     return chunk_simple_gla, chunk_gla
 
 
-def fla_problem(device_type):
-    """None when fla-core's kernels can run on `device_type`, else why not (one line)."""
+def _simple_gla_backward_problem():
+    """Why fla-core's chunk_simple_gla (the mamba2 head) cannot train here, or None. fla-core 0.6.0 raises in its
+    backward (chunk_bwd_dqkwg with a gate) on Hopper GPUs under Triton >= 3.4.0, < 3.7.1, whose kernels compute it
+    wrongly there, unless tilelang is installed (fla-core issue #640); found before any work, from fla-core's flags."""
+    import importlib.util
+    try:
+        from fla.utils import IS_NVIDIA_HOPPER, TRITON_ABOVE_3_4_0, TRITON_ABOVE_3_7_1
+    except ImportError:  # another fla-core: its own checks, if any, speak when it runs
+        return None
+    broken_triton = IS_NVIDIA_HOPPER and TRITON_ABOVE_3_4_0 and not TRITON_ABOVE_3_7_1
+    if broken_triton and importlib.util.find_spec("tilelang") is None:
+        import triton
+        return (f"fla-core's chunk_simple_gla backward is wrong on Hopper GPUs under Triton {triton.__version__} "
+                f"(fla-core issue #640: it needs Triton >= 3.7.1 or tilelang)")
+    return None
+
+
+def fla_problem(device_type, ssm="gla"):
+    """None when fla-core's kernels can run the `ssm` head ("mamba2" | "gla") on `device_type`, else why not (one
+    line)."""
     if device_type != "cuda":
         return f"tensors are on {device_type}, fla-core's kernels need CUDA tensors"
     if not torch.cuda.is_available():
@@ -101,29 +120,29 @@ def fla_problem(device_type):
     ops = _fla_ops()
     if isinstance(ops, str):
         return f"fla-core cannot be imported ({ops}); pip install \"recbole-mamba[fla]\" on a CUDA machine"
-    return None
+    return _simple_gla_backward_problem() if ssm == "mamba2" else None
 
 
-def resolve_gated_backend(backend, device_type):
-    """The backend that runs a gated scan for a `scan_backend` request on `device_type` (a named one that cannot
-    run raises ValueError with the reason)."""
+def resolve_gated_backend(backend, device_type, ssm="gla"):
+    """The backend that runs the gated scan of an `ssm` head ("mamba2" | "gla") for a `scan_backend` request on
+    `device_type` (a named one that cannot run raises ValueError with the reason)."""
     if backend not in GATED_BACKENDS:
         raise ValueError(f"unknown scan_backend {backend!r}; choose one of {', '.join(GATED_BACKENDS)}")
     if backend == "auto":
-        return "triton" if fla_problem(device_type) is None else "torch"
+        return "triton" if fla_problem(device_type, ssm) is None else "torch"
     if backend == "cuda":
         raise ValueError("scan_backend=cuda (mamba-ssm's kernel) runs ssm=mamba1 heads only; the mamba2 and gla "
                          "heads run on triton (fla-core) or torch")
     if backend == "triton":
-        problem = fla_problem(device_type)
+        problem = fla_problem(device_type, ssm)
         if problem is not None:
-            raise ValueError(f"scan_backend=triton for mamba2/gla heads needs fla-core: {problem}")
+            raise ValueError(f"scan_backend=triton for {ssm} heads needs fla-core: {problem}")
     return backend
 
 
 def gated_scan(v, a, b, c, backend="auto"):
     """The gated scan on the backend `backend` resolves to (see the module's docstring)."""
-    chosen = resolve_gated_backend(backend, v.device.type)
+    chosen = resolve_gated_backend(backend, v.device.type, "mamba2" if a.shape[-1] == 1 else "gla")
     if chosen == "ref":
         return gated_scan_ref(v, a, b, c)
     if chosen == "torch":
