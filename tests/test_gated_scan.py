@@ -108,6 +108,8 @@ def test_mamba2_heads_leave_fla_core_where_its_backward_is_wrong(monkeypatch):
     monkeypatch.setitem(sys.modules, "fla.utils", types.SimpleNamespace(**flags))
     monkeypatch.setitem(sys.modules, "triton", types.SimpleNamespace(__version__="3.6.0"))
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    monkeypatch.setattr(module, "_simple_gla_backward_problem",  # uncached here: the flags change below
+                        module._simple_gla_backward_problem.__wrapped__)
     assert resolve_gated_backend("auto", "cuda", "gla") == "triton"
     assert resolve_gated_backend("auto", "cuda", "mamba2") == "torch"
     with pytest.raises(ValueError, match=r"mamba2 heads needs fla-core: .*Triton 3.6.0 \(fla-core issue #640"):

@@ -93,10 +93,12 @@ def _fla_ops():
     return chunk_simple_gla, chunk_gla
 
 
+@functools.lru_cache(maxsize=None)
 def _simple_gla_backward_problem():
     """Why fla-core's chunk_simple_gla (the mamba2 head) cannot train here, or None. fla-core 0.6.0 raises in its
     backward (chunk_bwd_dqkwg with a gate) on Hopper GPUs under Triton >= 3.4.0, < 3.7.1, whose kernels compute it
-    wrongly there, unless tilelang is installed (fla-core issue #640); found before any work, from fla-core's flags."""
+    wrongly there, unless tilelang is installed (fla-core issue #640); found before any work, from fla-core's flags
+    (once per process: the switch asks at every call)."""
     import importlib.util
     try:
         from fla.utils import IS_NVIDIA_HOPPER, TRITON_ABOVE_3_4_0, TRITON_ABOVE_3_7_1
