@@ -156,6 +156,18 @@ def _mean(values):
     return statistics.mean(values) if values else None
 
 
+def valid_key(rows):
+    """The metric that chose the runs' best epochs (`--valid_metric`): recorded in each result as `valid_metric`;
+    in an older result, the one metric of `best_valid_result` equal to `best_valid_score`. None if unknown."""
+    for r in rows:
+        if r.get("valid_metric"):
+            return r["valid_metric"]
+        same = [m for m, v in r.get("best_valid_result", {}).items() if v == r.get("best_valid_score")]
+        if len(same) == 1:
+            return same[0]
+    return None
+
+
 def summarize(out, failed=None):
     """Write <dataset>.md/.csv, runs.md/.csv and plots from the result files; `failed` ({tag: (code, error)}) is
     named under its dataset's table. Returns {dataset: markdown}."""
@@ -167,16 +179,17 @@ def summarize(out, failed=None):
     datasets = {r["dataset"] for r in rows} | {tag.split("__")[0] for tag in failed}
     for dataset in sorted(datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
+        chose = valid_key(mine) or key
         labels = sorted(dict.fromkeys(r["label"] for r in mine),  # best on valid first (valid chooses, not test)
-                        key=lambda lb: -(_mean([r["best_valid_result"].get(key) for r in mine if r["label"] == lb])
-                                         or 0))
-        header = (["model", "seeds"] + [f"test {m}" for m in metrics] + ([f"valid {key}"] if key else [])
+                        key=lambda lb: -(_mean([r["best_valid_result"].get(chose) for r in mine
+                                                if r["label"] == lb]) or 0))
+        header = (["model", "seeds"] + [f"test {m}" for m in metrics] + ([f"valid {chose}"] if chose else [])
                   + [c[0] for c in COSTS])
         plain, shown = [], []
         for label in labels:
             runs = [r for r in mine if r["label"] == label]
             parts = [[r["test_result"].get(m) for r in runs] for m in metrics]
-            parts += [[r["best_valid_result"].get(key) for r in runs]] if key else []
+            parts += [[r["best_valid_result"].get(chose) for r in runs]] if chose else []
             costs = [[r.get(k) for r in runs] for _, k, _ in COSTS]
             seeds = ", ".join(str(r["seed"]) for r in runs)
             plain.append([label, seeds] + [_mean(v) for v in parts + costs])

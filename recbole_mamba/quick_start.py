@@ -111,6 +111,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, cmd_a
         "model": config["model"],
         "dataset": config["dataset"],
         "best_valid_score": best_valid_score,
+        "valid_metric": config["valid_metric"].lower(),
         "valid_score_bigger": config["valid_metric_bigger"],
         "best_valid_result": dict(best_valid_result or {}),
         "test_result": dict(test_result or {}),

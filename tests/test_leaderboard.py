@@ -52,3 +52,22 @@ def test_a_result_made_with_other_settings_is_run_again(tmp_path):
     (tmp_path / "runs" / f"{job[0]}.json").write_text('{"common": ["--epochs=1"]}')
     assert is_done(str(tmp_path), job, ["--epochs=1"])
     assert not is_done(str(tmp_path), job, ["--epochs=2"])  # a changed setting: the old result does not stand
+
+
+def test_the_table_ranks_and_shows_the_metric_that_chose_the_epochs(tmp_path):
+    import json
+
+    from recbole_mamba.leaderboard import summarize
+
+    (tmp_path / "runs").mkdir()
+    for label, hit, ndcg in [("A", 0.30, 0.20), ("B", 0.35, 0.18)]:  # B is better on valid hit@10, worse on ndcg@10
+        result = {"model": label, "dataset": "tiny", "label": label, "seed": 2020, "best_valid_score": hit,
+                  "best_valid_result": {"hit@10": hit, "ndcg@10": ndcg}, "test_result": {"hit@10": hit, "ndcg@10": ndcg}}
+        if label == "A":
+            result["valid_metric"] = "hit@10"  # B is an older result: its metric is read from its best score
+        (tmp_path / "runs" / f"tiny__{label}__2020.json").write_text(json.dumps(result))
+    table = summarize(str(tmp_path))["tiny"].splitlines()
+    header = next(line for line in table if line.startswith("| model"))
+    assert header.split(" | ")[4] == "valid hit@10"
+    rows = [line for line in table if line.startswith("| A ") or line.startswith("| B ")]
+    assert rows[0].startswith("| B ") and rows[1].startswith("| A ")
