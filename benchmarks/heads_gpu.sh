@@ -15,7 +15,8 @@
 #     ALSO holds its arguments, e.g. ALSO="--models=HMamba --datasets=Amazon_Toys --seeds=2020 --parallel=2".
 # Environment: EPOCHS (4), DATASETS (ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m), SEEDS (2020,2021,2022),
 # PARALLEL (runs at once in phase 2, 16), SASREC_DATASETS (ml-1m-half-real,Amazon_Toys), ALSO (unset);
-# DATASETS= (empty) skips phase 2.
+# DATASETS= (empty) skips phase 2. PHASE1=levers: phase 1 is instead #46's levers end to end, each alone on the GPU
+# (`trim_multiple: 16`, `compile_layers`, both with `compile_mode: reduce-overhead`, `gla` with `trim_multiple`).
 set -u
 R=/tmp/heads
 if [ "${1:-}" = poll ]; then
@@ -42,9 +43,9 @@ source .device/setup.sh > /tmp/setup.log 2>&1
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 mkdir -p $R/e2e; cp .device/REV $R/REV; nvidia-smi > $R/nvidia-smi.txt
 python -c "import fla, triton; print('fla', fla.__version__, 'triton', triton.__version__)" > $R/fla.txt 2>&1
-python benchmarks/gpu_parity.py --backends triton --variants gated > $R/parity.log 2>&1
-python benchmarks/bench_layers.py --lengths 50,200,4000 --backends triton,torch --parts layer --ssms mamba1,mamba2,gla \
-  --reps 10 --out $R/layers.json > $R/layers.log 2>&1
+[ "${PHASE1:-all}" = levers ] || python benchmarks/gpu_parity.py --backends triton --variants gated > $R/parity.log 2>&1
+[ "${PHASE1:-all}" = levers ] || python benchmarks/bench_layers.py --lengths 50,200,4000 --backends triton,torch \
+  --parts layer --ssms mamba1,mamba2,gla --reps 10 --out $R/layers.json > $R/layers.log 2>&1
 E="--train_positions=all --enable_amp=True --epochs=${EPOCHS:-4} --stopping_step=100 --show_progress=False --seed=2020"
 e2e() {  # name dataset args...
   local name=$1 data=$2; shift 2
@@ -52,12 +53,25 @@ e2e() {  # name dataset args...
     > $R/e2e/$name.log 2>&1
   rm -rf /tmp/ck/$name
 }
-e2e ml1m_sasrec ml-1m --model=SASRec
-for s in mamba1 mamba2 gla; do
-  e2e ml1m_lm64_$s ml-1m --model=LatentMamba --hidden_size=64 --inner_size=256 --ssm=$s --scan_backend=auto
-done
-e2e toys_sasrec Amazon_Toys --model=SASRec
-for s in mamba1 mamba2 gla; do e2e toys_lm_$s Amazon_Toys --model=LatentMamba --ssm=$s --scan_backend=auto; done
+if [ "${PHASE1:-all}" = levers ]; then  # each lever of #46 alone, then together, against SASRec `all`, same call
+  for d in ml-1m Amazon_Toys; do
+    W=; [ $d = ml-1m ] && W="--hidden_size=64 --inner_size=256"  # SASRec's width on ml-1m
+    e2e ${d}_sasrec $d --model=SASRec
+    e2e ${d}_lm $d --model=LatentMamba $W
+    e2e ${d}_lm_trim16 $d --model=LatentMamba $W --trim_multiple=16
+    e2e ${d}_lm_compiled $d --model=LatentMamba $W --compile_layers=True
+    e2e ${d}_lm_graphs_trim16 $d --model=LatentMamba $W --compile_layers=True --compile_mode=reduce-overhead \
+      --trim_multiple=16
+    e2e ${d}_lm_gla_trim16 $d --model=LatentMamba $W --ssm=gla --trim_multiple=16
+  done
+else
+  e2e ml1m_sasrec ml-1m --model=SASRec
+  for s in mamba1 mamba2 gla; do
+    e2e ml1m_lm64_$s ml-1m --model=LatentMamba --hidden_size=64 --inner_size=256 --ssm=$s --scan_backend=auto
+  done
+  e2e toys_sasrec Amazon_Toys --model=SASRec
+  for s in mamba1 mamba2 gla; do e2e toys_lm_$s Amazon_Toys --model=LatentMamba --ssm=$s --scan_backend=auto; done
+fi
 A="--data_path=/tmp/datasets --enable_amp=True --epochs=200 --stopping_step=10"
 D=${DATASETS-ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m}
 [ -n "$D" ] || { echo ALLDONE > $R/ALLDONE; exit 0; }

@@ -159,16 +159,24 @@ class TrimmedTrainDataLoader(TrainDataLoader):
 
     def collate_fn(self, index):
         return trim_padding(super().collate_fn(index), self.config["ITEM_LIST_LENGTH_FIELD"],
-                            self.config["LIST_SUFFIX"])
+                            self.config["LIST_SUFFIX"], self.config["trim_multiple"] or 1)
 
 
-def trim_padding(interaction, length_field, list_suffix):
+def kept_width(longest, width, multiple=1):
+    """Columns a trimmed batch keeps: its longest sequence, rounded up to a multiple of `multiple` (so that batch
+    shapes repeat: fewer kernel autotunes and compiles), never more than the `width` it has."""
+    return min(width, -(-longest // multiple) * multiple)
+
+
+def trim_padding(interaction, length_field, list_suffix, multiple=1):
     """The batch without the padding columns that every sequence of it has: `*_list` fields cut to the longest
-    sequence. Exact for models that read left to right (a position's output depends on the items before it)."""
+    sequence (`kept_width`). Exact for models that read left to right (a position's output depends on the items
+    before it)."""
     from recbole.data.interaction import Interaction
 
     longest = int(interaction[length_field].max())
-    return Interaction({k: v[:, :longest] if k.endswith(list_suffix) and v.dim() >= 2 else v
+    return Interaction({k: v[:, :kept_width(longest, v.shape[1], multiple)]
+                        if k.endswith(list_suffix) and v.dim() >= 2 else v
                         for k, v in interaction.interaction.items()})
 
 

@@ -66,6 +66,9 @@ def validate_positions(config):
     for key in ("ce_chunk_size", "sampled_negatives"):
         check(config[key] is None or (isinstance(config[key], int) and config[key] >= 0),
               f"{key} must be an integer >= 0, got {config[key]!r}")
+    multiple = config["trim_multiple"]
+    check(multiple is None or (isinstance(multiple, int) and not isinstance(multiple, bool) and multiple >= 1),
+          f"trim_multiple must be an integer >= 1, got {multiple!r}")
     check(config["negative_source"] in (None, *NEGATIVE_SOURCES),
           f"negative_source must be one of {', '.join(NEGATIVE_SOURCES)}, got {config['negative_source']!r}")
     check(not (config["exclude_unseen_items"] and (config["sampled_negatives"] or config["loss_type"] == "BPR")),
@@ -104,6 +107,7 @@ class EveryPositionMixin:
         # batches (training ones already in the loader: data.TrimmedTrainDataLoader) without the padding columns
         # all their sequences share
         self.trim_padding = bool(config["trim_padding"]) and self.allows_trim
+        self.trim_multiple = config["trim_multiple"] or 1
 
     def pair_scores(self, seq_output, item_emb):
         return inner_pair_scores(seq_output, item_emb)

@@ -278,3 +278,24 @@ def test_eval_filter_seen_leaves_out_the_input_history():
     trainer.config["eval_filter_seen"] = False
     _, plain_scores, _, _ = trainer._full_sort_batch_eval(batch)
     assert torch.isfinite(plain_scores[:, 1:]).all()
+
+
+def test_trimmed_batches_keep_a_multiple_of_trim_multiple_columns_and_the_same_results():
+    """trim_multiple=16: training batches keep their longest sequence rounded up to 16 columns (at most the whole
+    width), evaluation trims alike, and loss and scores are those of the untrimmed batch."""
+    from recbole_mamba.data import kept_width, trim_padding
+
+    assert [kept_width(n, 60, 16) for n in (1, 16, 17, 45, 49, 60)] == [16, 16, 32, 48, 60, 60]
+    config, net, (train, _, test) = setup("LatentMamba", {}, MAX_ITEM_LIST_LENGTH=60, trim_multiple=16)
+    widths = {(b[net.ITEM_SEQ].shape[1], int(b[net.ITEM_SEQ_LEN].max())) for b in train}
+    assert all(width == min(60, -(-longest // 16) * 16) for width, longest in widths)
+    net.eval()
+    _, _, (full_train, _, _) = setup("LatentMamba", {}, MAX_ITEM_LIST_LENGTH=60, trim_padding=False)
+    batch = next(iter(full_train))
+    trimmed = trim_padding(batch, net.ITEM_SEQ_LEN, config["LIST_SUFFIX"], 16)
+    assert trimmed[net.ITEM_SEQ].shape[1] % 16 == 0 or trimmed[net.ITEM_SEQ].shape[1] == 60
+    torch.testing.assert_close(net.calculate_loss(trimmed), net.calculate_loss(batch), rtol=1e-10, atol=1e-12)
+    users = next(iter(test))[0]
+    scores = net.full_sort_predict(users)  # trimmed to a multiple of 16
+    net.trim_padding = False
+    torch.testing.assert_close(scores, net.full_sort_predict(users), rtol=1e-10, atol=1e-12)

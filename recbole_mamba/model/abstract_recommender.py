@@ -6,6 +6,7 @@ import torch.nn as nn
 from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.model.loss import BPRLoss
 
+from recbole_mamba.data import kept_width
 from recbole_mamba.errors import ConfigError
 from recbole_mamba.model.item_text import build_item_embedding, validate_item_model
 from recbole_mamba.model.layers import SSMS
@@ -18,6 +19,9 @@ from recbole_mamba.ops.selective_scan import BACKENDS, BackendUnavailable, resol
 def check(condition, message):
     if not condition:
         raise ConfigError(message)
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")  # torch.compile modes compile_layers takes
 
 
 def compile_problem(device_type):
@@ -92,9 +96,13 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         budget = config["compile_memory_budget"]
         check(budget is None or (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0 < budget <= 1),
               f"compile_memory_budget must be a number in (0, 1], got {budget!r}")
+        check(config["compile_mode"] in (None, *COMPILE_MODES),
+              f"compile_mode must be one of {', '.join(COMPILE_MODES)}, got {config['compile_mode']!r}")
         if config["compile_layers"]:
             problem = compile_problem(getattr(device, "type", str(device or "cpu")))
             check(problem is None, f"compile_layers=True cannot run here: {problem}; set compile_layers=False")
+            check(config["compile_mode"] != "reduce-overhead" or getattr(device, "type", str(device)) == "cuda",
+                  "compile_mode=reduce-overhead captures CUDA graphs and needs a GPU; use compile_mode=default")
             if budget is not None and budget < 1:
                 import torch._functorch.config as functorch_config
                 check(hasattr(functorch_config, "activation_memory_budget"),
@@ -128,11 +136,13 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         unchanged). The scan runs outside the compiled graphs (layers.py); around it inductor fuses the norms,
         conv, activations and gates (the GEMMs stay cuBLAS calls) and recomputes cheap elementwise results in the
         backward instead of keeping them. Recompiles: once when a batch of another size arrives (shapes turn dynamic)
-        and once for evaluation (no gradients)."""
+        and once for evaluation (no gradients). `compile_mode: reduce-overhead` replays each layer's kernels as a CUDA
+        graph (one per batch shape: `trim_multiple` keeps their number small)."""
         if config["compile_layers"]:
             set_compile_memory_budget(config["compile_memory_budget"])
+            mode = config["compile_mode"] or "default"
             for layer in self.layers:
-                layer.compile()
+                layer.compile(mode=None if mode == "default" else mode)
 
     def training_scores(self, seq_output, item_emb):
         """all_scores with the items the training split never shows masked out ([P I], `exclude_unseen_items`)."""
@@ -164,7 +174,7 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         """The history without the padding columns every sequence of the batch has (exact: outputs are causal)."""
         item_seq, item_seq_len = interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN]
         if self.trim_padding:
-            item_seq = item_seq[:, : int(item_seq_len.max())]
+            item_seq = item_seq[:, : kept_width(int(item_seq_len.max()), item_seq.shape[1], self.trim_multiple)]
         return item_seq, item_seq_len
 
     def predict(self, interaction):
