@@ -15,8 +15,9 @@
 #     ALSO holds its arguments, e.g. ALSO="--models=HMamba --datasets=Amazon_Toys --seeds=2020 --parallel=2".
 # Environment: EPOCHS (4), DATASETS (ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m), SEEDS (2020,2021,2022),
 # PARALLEL (runs at once in phase 2, 16), SASREC_DATASETS (ml-1m-half-real,Amazon_Toys), ALSO (unset);
-# DATASETS= (empty) skips phase 2. PHASE1=levers: phase 1 is instead #46's levers end to end, each alone on the GPU
-# (`trim_multiple: 16`, `compile_layers`, both with `compile_mode: reduce-overhead`, `gla` with `trim_multiple`).
+# DATASETS= (empty) skips phase 2. PHASE1=levers: phase 1 is the parity, then #46's levers end to end, each alone on
+# the GPU (`trim_multiple: 16`, `compile_layers`, both with `compile_mode: reduce-overhead`, `gla` with
+# `trim_multiple`), instead of the layer timings and the heads' epochs.
 set -u
 R=/tmp/heads
 if [ "${1:-}" = poll ]; then
@@ -43,7 +44,7 @@ source .device/setup.sh > /tmp/setup.log 2>&1
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 mkdir -p $R/e2e; cp .device/REV $R/REV; nvidia-smi > $R/nvidia-smi.txt
 python -c "import fla, triton; print('fla', fla.__version__, 'triton', triton.__version__)" > $R/fla.txt 2>&1
-[ "${PHASE1:-all}" = levers ] || python benchmarks/gpu_parity.py --backends triton --variants gated > $R/parity.log 2>&1
+python benchmarks/gpu_parity.py --backends triton --variants gated > $R/parity.log 2>&1
 [ "${PHASE1:-all}" = levers ] || python benchmarks/bench_layers.py --lengths 50,200,4000 --backends triton,torch \
   --parts layer --ssms mamba1,mamba2,gla --reps 10 --out $R/layers.json > $R/layers.log 2>&1
 E="--train_positions=all --enable_amp=True --epochs=${EPOCHS:-4} --stopping_step=100 --show_progress=False --seed=2020"
