@@ -82,8 +82,8 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
               f"unknown scan_backend {config['scan_backend']!r}; choose one of {', '.join(BACKENDS)}")
         check(config["ssm"] in (None, *SSMS), f"ssm must be one of {', '.join(SSMS)}, got {config['ssm']!r}")
         device = config["device"]
+        device_type = getattr(device, "type", str(device or "cpu"))
         try:  # a backend asked for by name must be able to run on the configured device
-            device_type = getattr(device, "type", str(device or "cpu"))
             if config["ssm"] in (None, "mamba1"):
                 resolve_backend(config["scan_backend"], device_type)
             else:
@@ -99,9 +99,9 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         check(config["compile_mode"] in (None, *COMPILE_MODES),
               f"compile_mode must be one of {', '.join(COMPILE_MODES)}, got {config['compile_mode']!r}")
         if config["compile_layers"]:
-            problem = compile_problem(getattr(device, "type", str(device or "cpu")))
+            problem = compile_problem(device_type)
             check(problem is None, f"compile_layers=True cannot run here: {problem}; set compile_layers=False")
-            check(config["compile_mode"] != "reduce-overhead" or getattr(device, "type", str(device)) == "cuda",
+            check(config["compile_mode"] != "reduce-overhead" or device_type == "cuda",
                   "compile_mode=reduce-overhead captures CUDA graphs and needs a GPU; use compile_mode=default")
             if budget is not None and budget < 1:
                 import torch._functorch.config as functorch_config
@@ -140,9 +140,8 @@ class MambaSequentialRecommender(EveryPositionMixin, SequentialRecommender):
         graph (one per batch shape: `trim_multiple` keeps their number small)."""
         if config["compile_layers"]:
             set_compile_memory_budget(config["compile_memory_budget"])
-            mode = config["compile_mode"] or "default"
             for layer in self.layers:
-                layer.compile(mode=None if mode == "default" else mode)
+                layer.compile(mode=config["compile_mode"] or "default")
 
     def training_scores(self, seq_output, item_emb):
         """all_scores with the items the training split never shows masked out ([P I], `exclude_unseen_items`)."""
