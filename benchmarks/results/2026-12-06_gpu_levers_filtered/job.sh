@@ -8,7 +8,8 @@
 #      then SASRec `all` and LatentMamba with each lever on ml-1m at width 64 and Amazon_Toys: /tmp/heads);
 #   2. side by side (/tmp/f): Yelp and ml-1m, LatentMamba and SASRec+SS with full cross-entropy for seeds
 #      2020-2022, HMamba and the Mamba4Rec-style model for seed 2020; ml-1m-half-real, HMamba and the
-#      Mamba4Rec-style model for seeds 2021-2022.
+#      Mamba4Rec-style model for seeds 2021-2022; HMamba's Euclidean half (`variant=half`) on Amazon_Toys,
+#      Amazon_Sports and ml-1m-half-real, seed 2020.
 set -u
 R=/tmp/f
 if [ "${1:-}" = poll ]; then
@@ -43,5 +44,7 @@ $LB --out=$R/others --parallel=4 $A --seeds=2020 --datasets=Yelp,ml-1m --models=
   > $R/others.log 2>&1 &
 $LB --out=$R/mlhr --parallel=4 $A --seeds=2021,2022 --datasets=ml-1m-half-real --models=HMamba,Mamba4Rec \
   > $R/mlhr.log 2>&1 &
+$LB --out=$R/half --parallel=3 $A --seeds=2020 --datasets=Amazon_Toys,Amazon_Sports,ml-1m-half-real \
+  --models=HMamba:variant=half > $R/half.log 2>&1 &
 wait
 echo ALLDONE > $R/ALLDONE
