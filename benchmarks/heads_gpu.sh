@@ -16,8 +16,8 @@
 # Environment: EPOCHS (4), DATASETS (ml-1m-half-real,Amazon_Toys,Amazon_Sports,Yelp,ml-1m), SEEDS (2020,2021,2022),
 # PARALLEL (runs at once in phase 2, 16), SASREC_DATASETS (ml-1m-half-real,Amazon_Toys), ALSO (unset);
 # DATASETS= (empty) skips phase 2. PHASE1=levers: phase 1 is the parity, then #46's levers end to end, each alone on
-# the GPU (`trim_multiple: 16`, `compile_layers`, both with `compile_mode: reduce-overhead`, `gla` with
-# `trim_multiple`), instead of the layer timings and the heads' epochs.
+# the GPU (`trim_multiple: 16`, `compile_layers`, both, `gla` with `trim_multiple`), instead of the layer timings
+# and the heads' epochs.
 set -u
 R=/tmp/heads
 if [ "${1:-}" = poll ]; then
@@ -61,8 +61,7 @@ if [ "${PHASE1:-all}" = levers ]; then  # each lever of #46 alone, then together
     e2e ${d}_lm $d --model=LatentMamba $W
     e2e ${d}_lm_trim16 $d --model=LatentMamba $W --trim_multiple=16
     e2e ${d}_lm_compiled $d --model=LatentMamba $W --compile_layers=True
-    e2e ${d}_lm_graphs_trim16 $d --model=LatentMamba $W --compile_layers=True --compile_mode=reduce-overhead \
-      --trim_multiple=16
+    e2e ${d}_lm_compiled_trim16 $d --model=LatentMamba $W --compile_layers=True --trim_multiple=16
     e2e ${d}_lm_gla_trim16 $d --model=LatentMamba $W --ssm=gla --trim_multiple=16
   done
 else

@@ -124,9 +124,9 @@ def test_unknown_model_lists_available_models():
     ("eSASRec", {"adam_betas": [0.9]}, r"adam_betas must be two numbers in \[0, 1\)"),
     ("SASRec", {"negative_source": "popular"}, "negative_source must be one of uniform, position, in_batch"),
     ("LatentMamba", {"trim_multiple": 0}, "trim_multiple must be an integer >= 1, got 0"),
-    ("LatentMamba", {"compile_mode": "fast"}, "compile_mode must be one of default, reduce-overhead"),
-    ("LatentMamba", {"compile_layers": True, "compile_mode": "reduce-overhead", "use_gpu": False},
-     "compile_mode=reduce-overhead captures CUDA graphs and needs a GPU"),
+    ("LatentMamba", {"compile_mode": "fast"}, "compile_mode must be one of default, max-autotune-no-cudagraphs"),
+    ("LatentMamba", {"compile_layers": True, "compile_mode": "reduce-overhead"},
+     "compile_mode=reduce-overhead is not offered: the layers' CUDA graphs overwrite"),
 ])
 def test_invalid_model_config_is_rejected_before_loading_data(model, override, message):
     # data_path points nowhere: validation must fail first, without touching the dataset

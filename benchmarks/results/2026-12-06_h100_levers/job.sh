@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # #46's levers timed alone, then #43's remaining runs under the filtered ranking side by side, one GPU call chain.
-#   bash benchmarks/results/2026-12-06_gpu_levers_filtered/job.sh start   (GPU machine, repo root, .device/ staged
+#   bash benchmarks/results/2026-12-06_h100_levers/job.sh start   (GPU machine, repo root, .device/ staged
 #     with the five dev datasets and fla-core 0.6.0 + einops wheels; .device/REV names the commit)
-#   bash benchmarks/results/2026-12-06_gpu_levers_filtered/job.sh poll SECONDS   (wait, pack logs into $OUT)
+#   bash benchmarks/results/2026-12-06_h100_levers/job.sh poll SECONDS   (wait, pack logs into $OUT)
 # `start` runs in the background from a copy of the tree (/tmp/job):
 #   1. alone on the GPU: `PHASE1=levers DATASETS= EPOCHS=5 bash benchmarks/heads_gpu.sh start bg` (gated parity,
 #      then SASRec `all` and LatentMamba with each lever on ml-1m at width 64 and Amazon_Toys: /tmp/heads);
