@@ -3,6 +3,7 @@
 #   bash benchmarks/results/2026-12-06_h100_levers/job.sh start   (GPU machine, repo root, .device/ staged
 #     with the five dev datasets and fla-core 0.6.0 + einops wheels; .device/REV names the commit)
 #   bash benchmarks/results/2026-12-06_h100_levers/job.sh poll SECONDS   (wait, pack logs into $OUT)
+#   LEVERS=0 ... job.sh start: step 2 only (step 1 ran on 2026-12-06: README)
 # `start` runs in the background from a copy of the tree (/tmp/job):
 #   1. alone on the GPU: `PHASE1=levers DATASETS= EPOCHS=5 bash benchmarks/heads_gpu.sh start bg` (gated parity,
 #      then SASRec `all` and LatentMamba with each lever on ml-1m at width 64 and Amazon_Toys: /tmp/heads);
@@ -13,14 +14,14 @@
 set -u
 R=/tmp/f
 if [ "${1:-}" = poll ]; then
-  [ -d /tmp/heads ] || { echo "no job here (fresh machine)"; exit 3; }
+  [ -d /tmp/heads ] || [ -d $R ] || { echo "no job here (fresh machine)"; exit 3; }
   for _ in $(seq $(( ${2:-0} / 10 ))); do [ -e $R/ALLDONE ] && break; sleep 10; done
   OUT=/tmp/ignore bash benchmarks/heads_gpu.sh poll 0 2>/dev/null | grep -v '^tar'
   for f in $R/*/runs/*.json; do [ -e "$f" ] && python3 -c "import json, sys
 r = json.load(open(sys.argv[1])); print(sys.argv[1].split('/')[-1], r['best_epoch'], r['epochs'],
 r['test_result'].get('ndcg@10'), round(r['train_s_per_epoch'], 2))" $f; done
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
-  tar czf $OUT/f.tgz --exclude='*.pth' --exclude='*/ck' -C /tmp f heads
+  tar czf $OUT/f.tgz --exclude='*.pth' --exclude='*/ck' -C /tmp $(cd /tmp && ls -d f heads 2>/dev/null)
   exit 0
 fi
 [ "${1:-}" = start ] || { echo "usage: job.sh start | poll SECONDS" >&2; exit 2; }
@@ -28,7 +29,7 @@ if [ "${2:-}" != bg ]; then
   rm -rf /tmp/job && cp -r . /tmp/job && (cd /tmp/job && setsid nohup bash $0 start bg > /tmp/f_job.out 2>&1 &)
   exit 0
 fi
-PHASE1=levers DATASETS= EPOCHS=5 bash benchmarks/heads_gpu.sh start bg
+[ "${LEVERS:-1}" = 0 ] || PHASE1=levers DATASETS= EPOCHS=5 bash benchmarks/heads_gpu.sh start bg
 source .device/setup.sh > /tmp/setup.log 2>&1
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 mkdir -p $R; cp .device/REV $R/REV
