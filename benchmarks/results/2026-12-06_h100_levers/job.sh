@@ -3,7 +3,8 @@
 #   bash benchmarks/results/2026-12-06_h100_levers/job.sh start   (GPU machine, repo root, .device/ staged
 #     with the five dev datasets and fla-core 0.6.0 + einops wheels; .device/REV names the commit)
 #   bash benchmarks/results/2026-12-06_h100_levers/job.sh poll SECONDS   (wait, pack logs into $OUT)
-#   LEVERS=0 ... job.sh start: step 2 only (step 1 ran on 2026-12-06: README)
+#   LEVERS=0 ... job.sh start: step 2 only (step 1 ran on 2026-12-06: README);
+#   YELP_SEEDS=2021,2022 ... : Yelp's seeds in step 2 (default 2020,2021,2022)
 # `start` runs in the background from a copy of the tree (/tmp/job):
 #   1. alone on the GPU: `PHASE1=levers DATASETS= EPOCHS=5 bash benchmarks/heads_gpu.sh start bg` (gated parity,
 #      then SASRec `all` and LatentMamba with each lever on ml-1m at width 64 and Amazon_Toys: /tmp/heads);
@@ -37,7 +38,7 @@ A="--data_path=/tmp/datasets --enable_amp=True --epochs=200 --stopping_step=10 -
 A="$A --valid_metric=Hit@10"
 LB="python -m recbole_mamba.leaderboard"
 ML="n_layers=2,hidden_size=64,inner_size=64,dropout_prob=0.1"  # the benchmark's ml_1m.yaml sizes
-$LB --out=$R/yelp --parallel=6 $A --seeds=2020,2021,2022 --datasets=Yelp \
+$LB --out=$R/yelp --parallel=6 $A --seeds=${YELP_SEEDS:-2020,2021,2022} --datasets=Yelp \
   --models=LatentMamba,eSASRec:block=sasrec,sampled_negatives=0 > $R/yelp.log 2>&1 &
 $LB --out=$R/ml1m --parallel=6 $A --seeds=2020,2021,2022 --datasets=ml-1m \
   --models=LatentMamba,eSASRec:block=sasrec,sampled_negatives=0,$ML > $R/ml1m.log 2>&1 &
