@@ -6,7 +6,9 @@ For each checkpoint (ours or RecBole's, written by our trainer), every user's te
 builds it: the input is the history without its last item (cut to MAX_ITEM_LIST_LENGTH), the target is the last item,
 ranked among all items with nothing masked (RecBole's sequential full ranking). Prints the share of repeat targets
 and NDCG@10 / HR@10 on the repeats, on the new items and on all users; a model that cannot copy an item from its
-input loses the repeats.
+input loses the repeats. `filtered`: all users again with the input's items left out of the ranking (RecTools'
+`filter_viewed`, our `eval_filter_seen`), where a repeat target is a miss; `input items in top 10`: how many of the
+ten places of RecBole's ranking the model gives to items of the input (what the filtered ranking frees).
 """
 import argparse
 import math
@@ -25,7 +27,7 @@ def report(path, data_path, batch_size=1024):
     rec = Recommender(path, data_path=data_path)
     L = rec.max_len
     histories = [h for h in rec.histories.values() if len(h) >= 3]
-    ndcg, hit, repeat = [], [], []
+    ndcg, hit, repeat, ndcg_filtered, seen_top = [], [], [], [], []
     for start in range(0, len(histories), batch_size):
         chunk = histories[start:start + batch_size]
         seqs = [torch.as_tensor(h[:-1][-L:]) for h in chunk]
@@ -39,7 +41,13 @@ def report(path, data_path, batch_size=1024):
         scores[:, 0] = -torch.inf
         rank = (scores > scores.gather(1, target[:, None])).sum(1)  # 0 = first
         ndcg += [1 / math.log2(r + 2) if r < 10 else 0.0 for r in rank.tolist()]
+        filtered = scores.scatter(1, item_seq, -torch.inf)  # the input's items (and padding, item 0) get no rank
+        target_score = filtered.gather(1, target[:, None])
+        rank_filtered = torch.where(target_score[:, 0] > -torch.inf, (filtered > target_score).sum(1), 10)
+        ndcg_filtered += [1 / math.log2(r + 2) if r < 10 else 0.0 for r in rank_filtered.tolist()]
         hit += [float(r < 10) for r in rank.tolist()]
+        top = scores.topk(10, dim=1).indices  # [B 10]
+        seen_top += (top[:, :, None] == item_seq[:, None, :]).any(2).sum(1).tolist()
         repeat += [bool((s == t).any()) for s, t in zip(seqs, target.tolist())]
 
     def mean(values, where):
@@ -49,7 +57,9 @@ def report(path, data_path, batch_size=1024):
     share = sum(repeat) / len(repeat)
     print(f"{rec.config['model']} {rec.config['dataset']} ({path}): {len(repeat)} users, repeat targets {share:.1%} | "
           f"NDCG@10 repeats {mean(ndcg, True):.4f} new {mean(ndcg, False):.4f} all {mean(ndcg, None):.4f} | "
-          f"HR@10 repeats {mean(hit, True):.4f} new {mean(hit, False):.4f} all {mean(hit, None):.4f}", flush=True)
+          f"HR@10 repeats {mean(hit, True):.4f} new {mean(hit, False):.4f} all {mean(hit, None):.4f} | "
+          f"NDCG@10 filtered {mean(ndcg_filtered, None):.4f} | input items in top 10 {mean(seen_top, None):.2f}",
+          flush=True)
 
 
 if __name__ == "__main__":
