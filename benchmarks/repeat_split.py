@@ -22,6 +22,11 @@ from recbole_mamba.inference import Recommender  # noqa: E402
 from recbole.data.interaction import Interaction  # noqa: E402
 
 
+def ndcg_at_10(rank):
+    """NDCG@10 of each user's one target from its 0-based rank."""
+    return [1 / math.log2(r + 2) if r < 10 else 0.0 for r in rank.tolist()]
+
+
 @torch.no_grad()
 def report(path, data_path, batch_size=1024):
     rec = Recommender(path, data_path=data_path)
@@ -40,11 +45,11 @@ def report(path, data_path, batch_size=1024):
         scores = rec.model.full_sort_predict(batch).view(len(seqs), -1).float()  # [B I]
         scores[:, 0] = -torch.inf
         rank = (scores > scores.gather(1, target[:, None])).sum(1)  # 0 = first
-        ndcg += [1 / math.log2(r + 2) if r < 10 else 0.0 for r in rank.tolist()]
+        ndcg += ndcg_at_10(rank)
         filtered = scores.scatter(1, item_seq, -torch.inf)  # the input's items (and padding, item 0) get no rank
         target_score = filtered.gather(1, target[:, None])
         rank_filtered = torch.where(target_score[:, 0] > -torch.inf, (filtered > target_score).sum(1), 10)
-        ndcg_filtered += [1 / math.log2(r + 2) if r < 10 else 0.0 for r in rank_filtered.tolist()]
+        ndcg_filtered += ndcg_at_10(rank_filtered)
         hit += [float(r < 10) for r in rank.tolist()]
         top = scores.topk(10, dim=1).indices  # [B 10]
         seen_top += (top[:, :, None] == item_seq[:, None, :]).any(2).sum(1).tolist()
